@@ -3,3 +3,60 @@ export type { Network, NetworkEndpoint, NetworkStats, EndpointId, FrameHandler }
 export { DEFAULT_MAX_FRAME_BYTES } from "./network.js";
 export { SeededRandom } from "./random.js";
 export type { FaultCommand } from "./fault-command.js";
+
+export {
+  InvariantViolation,
+  invariant,
+  SimQueueFull,
+  TimerLimitExceeded,
+  ActorNameTaken,
+  InvalidFaultCommand,
+  ChannelPeerSilent,
+  ChannelReset,
+  ChannelFull,
+  ChannelClosed,
+} from "./errors.js";
+export type { ChannelFailure } from "./errors.js";
+export { BoundedQueue } from "./bounded-queue.js";
+export type { Executor } from "./executor.js";
+export { liveExecutor } from "./executor-live.js";
+export { LiveClock } from "./clock-live.js";
+export { createLogger, nullLogger, memoryLogger } from "./logger.js";
+export type { CreateLoggerOptions, LogLevel, LogRecord, MemoryLogger } from "./logger.js";
+export { SimScheduler, DEFAULT_MAX_PENDING_EVENTS } from "./sim-scheduler.js";
+export type { SimSchedulerOptions, NodeClockOptions, SimEventHandle } from "./sim-scheduler.js";
+
+export type { Address, ActorContext, ActorRef, Behaviour } from "./actor.js";
+export { sameAddress, formatAddress } from "./actor.js";
+export { ActorSystem } from "./actor-system.js";
+export type { ActorSystemOptions, ActorSystemStats } from "./actor-system.js";
+
+export {
+  DecodeFailure,
+  isDecodeFailure,
+  schemaCodec,
+  readObject,
+  readObjectField,
+  readString,
+  readInt,
+  readBoolean,
+  readLiteral,
+  readBytes,
+  readArray,
+  readRaw,
+  decodeBase64,
+  encodeBase64,
+} from "./codec.js";
+export type { Codec, CodecRegistry, JsonObject, StringLimits, IntLimits } from "./codec.js";
+export {
+  FRAME_VERSION,
+  MAX_NAME_LENGTH,
+  FrameTooLarge,
+  MalformedFrame,
+  ForeignFrame,
+  isFrameError,
+  encodeActorFrame,
+  encodeChannelWireFrame,
+  decodeFrame,
+} from "./frame.js";
+export type { Frame, FrameError, FrameOptions, ActorFrame, ChannelWireFrame } from "./frame.js";
