@@ -111,3 +111,13 @@ export class ChannelClosed extends Error {
 }
 
 export type ChannelFailure = ChannelPeerSilent | ChannelReset;
+
+/** An endpoint with this id is already open on this network. */
+export class EndpointInUse extends Error {
+  readonly _tag = "EndpointInUse";
+  readonly code = "ENDPOINT_IN_USE";
+  constructor(readonly endpointId: string) {
+    super(`endpoint ${endpointId} is already open`);
+    this.name = "EndpointInUse";
+  }
+}

@@ -60,3 +60,9 @@ export {
   decodeFrame,
 } from "./frame.js";
 export type { Frame, FrameError, FrameOptions, ActorFrame, ChannelWireFrame } from "./frame.js";
+export { EndpointInUse } from "./errors.js";
+export { InMemoryNetwork } from "./network-memory.js";
+export type { InMemoryNetworkOptions, InMemoryNetworkStats } from "./network-memory.js";
+export { FaultyNetwork } from "./network-faulty.js";
+export type { FaultyNetworkOptions, FaultStats } from "./network-faulty.js";
+export { decodeFaultCommand, faultCommandCodec, MAX_PARTITION_GROUPS, MAX_ENDPOINTS_PER_GROUP, MAX_FAULT_DELAY_MS } from "./fault-command-codec.js";
