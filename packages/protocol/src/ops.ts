@@ -1,0 +1,260 @@
+/**
+ * Operations and their results as discriminated unions (discriminant `type`),
+ * and the transactions that travel in Raft entries (`Txn`).
+ *
+ * Write results mirror ZooKeeper's: a failing write is an `ErrorResult`; a
+ * multi always answers with one result per op, and when it failed (and so did
+ * nothing) those results are what ZooKeeper's DataTree produces: ops before the
+ * failing one `Ok` (0), the failing op its error, ops after it
+ * `RuntimeInconsistency` (-2). `multiFailure(result)` finds the failing op.
+ */
+import type { ErrorCodeValue } from "./errors.js";
+import { ErrorCode } from "./errors.js";
+import type { ACL, AddWatchMode, CreateMode, Id, Stat, WatcherType } from "./types.js";
+
+// ----------------------------------------------------------------- writes --
+
+export interface CreateOp {
+  readonly type: "create";
+  /** With a sequential mode: the prefix to which the 10-digit counter is appended. */
+  readonly path: string;
+  readonly data: Uint8Array;
+  readonly acl: readonly ACL[];
+  readonly mode: CreateMode;
+  /** Required (> 0) for the TTL modes, absent otherwise. */
+  readonly ttlMs?: number;
+}
+export interface DeleteOp {
+  readonly type: "delete";
+  readonly path: string;
+  /** Expected data version; -1 = any. */
+  readonly version: number;
+}
+export interface SetDataOp {
+  readonly type: "setData";
+  readonly path: string;
+  readonly data: Uint8Array;
+  /** Expected data version; -1 = any. */
+  readonly version: number;
+}
+export interface SetACLOp {
+  readonly type: "setACL";
+  readonly path: string;
+  readonly acl: readonly ACL[];
+  /** Expected ACL version (aversion); -1 = any. */
+  readonly version: number;
+}
+export interface CheckOp {
+  readonly type: "check";
+  readonly path: string;
+  /** Expected data version; -1 = only check existence. */
+  readonly version: number;
+}
+export type MultiSubOp = CheckOp | CreateOp | DeleteOp | SetDataOp;
+export interface MultiOp {
+  readonly type: "multi";
+  readonly ops: readonly MultiSubOp[];
+}
+export type WriteOp = CreateOp | DeleteOp | SetDataOp | SetACLOp | MultiOp;
+
+// ------------------------------------------------------------------ reads --
+
+export interface GetDataOp {
+  readonly type: "getData";
+  readonly path: string;
+  readonly watch?: boolean;
+}
+export interface ExistsOp {
+  readonly type: "exists";
+  readonly path: string;
+  readonly watch?: boolean;
+}
+export interface GetChildrenOp {
+  readonly type: "getChildren";
+  readonly path: string;
+  readonly watch?: boolean;
+}
+export interface GetAllChildrenNumberOp {
+  readonly type: "getAllChildrenNumber";
+  readonly path: string;
+}
+export interface GetEphemeralsOp {
+  readonly type: "getEphemerals";
+  /** Path prefix (plain string prefix, as ZooKeeper); "/" = all of the session's ephemerals. */
+  readonly prefix: string;
+}
+export interface GetACLOp {
+  readonly type: "getACL";
+  readonly path: string;
+}
+export type ReadOp = GetDataOp | ExistsOp | GetChildrenOp | GetAllChildrenNumberOp | GetEphemeralsOp | GetACLOp;
+
+// -------------------------------------------------- node-local session ops --
+
+export interface SyncOp {
+  readonly type: "sync";
+  readonly path: string;
+}
+export interface AddWatchOp {
+  readonly type: "addWatch";
+  readonly path: string;
+  readonly mode: AddWatchMode;
+}
+export interface RemoveWatchesOp {
+  readonly type: "removeWatches";
+  readonly path: string;
+  readonly watcherType: WatcherType;
+}
+
+// ---------------------------------------------------------------- results --
+
+export interface ErrorResult {
+  readonly type: "error";
+  /** A failure code; 0 (Ok) only inside the results of a failed multi. */
+  readonly code: ErrorCodeValue;
+  readonly path?: string;
+}
+export interface CreateResult {
+  readonly type: "create";
+  /** The created path (with its sequence suffix, if sequential). */
+  readonly path: string;
+  readonly stat: Stat;
+}
+export interface DeleteResult {
+  readonly type: "delete";
+}
+export interface SetDataResult {
+  readonly type: "setData";
+  readonly stat: Stat;
+}
+export interface SetACLResult {
+  readonly type: "setACL";
+  readonly stat: Stat;
+}
+export interface CheckResult {
+  readonly type: "check";
+}
+export type MultiOpResult = CreateResult | DeleteResult | SetDataResult | CheckResult | ErrorResult;
+export interface MultiResult {
+  readonly type: "multi";
+  readonly results: readonly MultiOpResult[];
+}
+export type WriteResult = CreateResult | DeleteResult | SetDataResult | SetACLResult | MultiResult | ErrorResult;
+
+export interface GetDataResult {
+  readonly type: "getData";
+  readonly data: Uint8Array;
+  readonly stat: Stat;
+}
+export interface ExistsResult {
+  readonly type: "exists";
+  /** null when the node does not exist (exists is not an error in ZooKeeper). */
+  readonly stat: Stat | null;
+}
+export interface GetChildrenResult {
+  readonly type: "getChildren";
+  /** Child names, sorted (UTF-16 code unit order) so every replica answers alike. */
+  readonly children: readonly string[];
+  readonly stat: Stat;
+}
+export interface GetAllChildrenNumberResult {
+  readonly type: "getAllChildrenNumber";
+  readonly count: number;
+}
+export interface GetEphemeralsResult {
+  readonly type: "getEphemerals";
+  readonly paths: readonly string[];
+}
+export interface GetACLResult {
+  readonly type: "getACL";
+  readonly acl: readonly ACL[];
+  readonly stat: Stat;
+}
+export type ReadResult =
+  | GetDataResult
+  | ExistsResult
+  | GetChildrenResult
+  | GetAllChildrenNumberResult
+  | GetEphemeralsResult
+  | GetACLResult
+  | ErrorResult;
+
+// ------------------------------------------------------------ transactions --
+
+export type CloseReason = "closed" | "expired";
+
+/** Opens a session. Id and secret are chosen by the leader and travel in the entry. */
+export interface CreateSessionTxn {
+  readonly type: "createSession";
+  readonly sessionId: number;
+  readonly timeoutMs: number;
+  readonly secret: string;
+}
+/** Closes a session and deletes its ephemerals atomically. */
+export interface CloseSessionTxn {
+  readonly type: "closeSession";
+  readonly sessionId: number;
+  readonly reason: CloseReason;
+}
+/** A client write. */
+export interface RequestTxn {
+  readonly type: "request";
+  readonly sessionId: number;
+  /** The session's write sequence number (1, 2, ...) for exactly-once. */
+  readonly seq: number;
+  /** The caller's authenticated identities, fixed by the node that proposed it. */
+  readonly auth: readonly Id[];
+  readonly op: WriteOp;
+  /** Set only by nodes for their own writes: allows writing the reserved /corral subtree. */
+  readonly system?: boolean;
+}
+/** Leader-proposed delete of a container or expired TTL node; the condition is re-checked at apply. */
+export interface ReapTxn {
+  readonly type: "reap";
+  readonly path: string;
+  readonly kind: "container" | "ttl";
+}
+export interface NoopTxn {
+  readonly type: "noop";
+}
+export type Txn = CreateSessionTxn | CloseSessionTxn | RequestTxn | ReapTxn | NoopTxn;
+
+export interface CreateSessionResult {
+  readonly type: "createSession";
+  readonly sessionId: number;
+}
+export interface CloseSessionResult {
+  readonly type: "closeSession";
+  readonly sessionId: number;
+  /** The ephemerals deleted, sorted. */
+  readonly deleted: readonly string[];
+}
+export interface ReapResult {
+  readonly type: "reap";
+  readonly path: string;
+}
+export interface NoopResult {
+  readonly type: "noop";
+}
+export type TxnResult = WriteResult | CreateSessionResult | CloseSessionResult | ReapResult | NoopResult;
+
+// ---------------------------------------------------------------- helpers --
+
+export function errorResult(code: ErrorCodeValue, path?: string): ErrorResult {
+  return path === undefined ? { type: "error", code } : { type: "error", code, path };
+}
+
+export function isErrorResult(result: { readonly type: string }): result is ErrorResult {
+  return result.type === "error";
+}
+
+/** For a multi result: the index and error of the failing op, or undefined if it succeeded. */
+export function multiFailure(result: MultiResult): { index: number; error: ErrorResult } | undefined {
+  for (let index = 0; index < result.results.length; index++) {
+    const entry = result.results[index];
+    if (entry !== undefined && entry.type === "error" && entry.code !== ErrorCode.Ok && entry.code !== ErrorCode.RuntimeInconsistency) {
+      return { index, error: entry };
+    }
+  }
+  return undefined;
+}
