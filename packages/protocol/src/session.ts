@@ -184,7 +184,7 @@ function readStringArray(u: unknown, max: number, what: string): string[] | Deco
 
 function decodeWatchSet(u: unknown, limits: CodecLimits): WatchSet | DecodeError {
   if (!isObj(u)) return fail("watches: expected an object");
-  const max = limits.maxArrayLength;
+  const max = limits.maxListLength;
   const data = readStringArray(u["data"], max, "watches.data");
   if (data instanceof DecodeError) return data;
   const exists = readStringArray(u["exists"], max, "watches.exists");
