@@ -1,0 +1,157 @@
+/**
+ * Renders the comparison: one markdown table of workload × system (absolute
+ * numbers, and Corral's ratio to each peer when Corral ran), plus the detail
+ * table and the run's context, for the terminal and bench/results/.
+ */
+import type { MachineInfo } from "./machine.js";
+import type { SystemName } from "./types.js";
+import type { FailoverResult, ThroughputResult, WorkloadKnobs, WorkloadName } from "./workloads.js";
+
+export interface ErrorResult {
+  readonly kind: "error";
+  readonly workload: WorkloadName | "setup";
+  readonly system: SystemName;
+  readonly message: string;
+}
+
+export type RecordedResult = ThroughputResult | FailoverResult | ErrorResult;
+
+export interface SystemStatus {
+  readonly system: SystemName;
+  readonly available: boolean;
+  readonly version: string;
+  readonly detail: string;
+}
+
+export interface CompareReport {
+  readonly date: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: string;
+  readonly knobs: WorkloadKnobs;
+  readonly workloads: readonly WorkloadName[];
+  readonly machine: MachineInfo;
+  readonly systems: readonly SystemStatus[];
+  readonly results: readonly RecordedResult[];
+  readonly notes: readonly string[];
+}
+
+const peers: readonly SystemName[] = ["zookeeper", "etcd"];
+
+function formatNumber(value: number): string {
+  if (value >= 100) return Math.round(value).toLocaleString("en-US");
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+function formatRatio(value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : "–";
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(" | ")} |`;
+}
+
+function find<K extends RecordedResult["kind"]>(results: readonly RecordedResult[], system: SystemName, workload: string, kind: K): Extract<RecordedResult, { kind: K }> | undefined {
+  return results.find((result) => result.system === system && result.workload === workload && result.kind === kind) as Extract<RecordedResult, { kind: K }> | undefined;
+}
+
+export function renderMainTable(report: CompareReport, systems: readonly SystemName[]): string {
+  const withCorral = systems.includes("corral");
+  const ratioPeers = withCorral ? peers.filter((peer) => systems.includes(peer)) : [];
+  const header = ["workload"];
+  for (const system of systems) header.push(`${system} ops/s`, `${system} p50 ms`, `${system} p99 ms`);
+  for (const peer of ratioPeers) header.push(`corral/${peer} ops/s`, `corral/${peer} p99`);
+  const lines = [row(header), row(header.map((_cell, index) => (index === 0 ? "---" : "---:")))];
+  for (const workload of report.workloads.filter((name) => name !== "failover")) {
+    const cells: string[] = [workload];
+    for (const system of systems) {
+      const result = find(report.results, system, workload, "throughput");
+      const failed = find(report.results, system, workload, "error");
+      if (result === undefined) cells.push(failed === undefined ? "–" : "error", "–", "–");
+      else cells.push(formatNumber(result.opsPerSecond), formatNumber(result.latency.p50Ms), formatNumber(result.latency.p99Ms));
+    }
+    for (const peer of ratioPeers) {
+      const corral = find(report.results, "corral", workload, "throughput");
+      const other = find(report.results, peer, workload, "throughput");
+      if (corral === undefined || other === undefined) cells.push("–", "–");
+      else cells.push(formatRatio(corral.opsPerSecond / other.opsPerSecond), formatRatio(corral.latency.p99Ms / other.latency.p99Ms));
+    }
+    lines.push(row(cells));
+  }
+  if (report.workloads.includes("failover")) {
+    const failoverRows: Array<[string, (result: FailoverResult) => string, (corral: FailoverResult, other: FailoverResult) => string]> = [
+      ["failover: kill → first write (ms)", (result) => (result.firstWriteMs === null ? "none" : formatNumber(result.firstWriteMs)),
+        (corral, other) => (corral.firstWriteMs === null || other.firstWriteMs === null ? "–" : formatRatio(corral.firstWriteMs / other.firstWriteMs))],
+      ["failover: kill → 80 % throughput (ms)", (result) => (result.fullThroughputMs === null ? "none" : formatNumber(result.fullThroughputMs)),
+        (corral, other) => (corral.fullThroughputMs === null || other.fullThroughputMs === null ? "–" : formatRatio(corral.fullThroughputMs / other.fullThroughputMs))],
+      ["failover: pre-kill writes/s", (result) => formatNumber(result.preKillOpsPerSecond),
+        (corral, other) => formatRatio(corral.preKillOpsPerSecond / other.preKillOpsPerSecond)],
+      ["failover: sessions survived", (result) => `${result.sessionsSurvived}/${result.sessionsTotal}`, () => "–"],
+    ];
+    for (const [label, value, ratio] of failoverRows) {
+      const cells = [label];
+      for (const system of systems) {
+        const result = find(report.results, system, "failover", "failover");
+        const failed = find(report.results, system, "failover", "error");
+        cells.push(result === undefined ? (failed === undefined ? "–" : "error") : value(result), "", "");
+      }
+      for (const peer of ratioPeers) {
+        const corral = find(report.results, "corral", "failover", "failover");
+        const other = find(report.results, peer, "failover", "failover");
+        cells.push(corral === undefined || other === undefined ? "–" : ratio(corral, other), "");
+      }
+      lines.push(row(cells));
+    }
+  }
+  return lines.join("\n");
+}
+
+export function renderDetailTable(report: CompareReport): string {
+  const header = ["system", "workload", "clients×depth", "payload B", "ops", "ops/s", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"];
+  const lines = [row(header), row(header.map((_cell, index) => (index < 2 ? "---" : "---:")))];
+  for (const result of report.results) {
+    if (result.kind === "throughput") {
+      const latency = result.latency;
+      lines.push(row([result.system, result.workload, `${result.clients}×${result.depth}`, String(result.payloadBytes), String(result.operations), formatNumber(result.opsPerSecond),
+        formatNumber(latency.meanMs), formatNumber(latency.p50Ms), formatNumber(latency.p95Ms), formatNumber(latency.p99Ms), formatNumber(latency.maxMs), String(result.errors)]));
+    } else if (result.kind === "failover") {
+      const latency = result.latency;
+      lines.push(row([result.system, `failover (killed ${result.killedMember})`, `${result.clients}×${result.depth}`, "", String(latency.count), formatNumber(result.preKillOpsPerSecond),
+        formatNumber(latency.meanMs), formatNumber(latency.p50Ms), formatNumber(latency.p95Ms), formatNumber(latency.p99Ms), formatNumber(latency.maxMs), String(result.errors)]));
+    } else {
+      lines.push(row([result.system, result.workload, "", "", "", "", "", "", "", "", "", `error: ${result.message.replaceAll("|", "/")}`]));
+    }
+  }
+  return lines.join("\n");
+}
+
+export function renderContext(report: CompareReport): string {
+  const machine = report.machine;
+  const fsync = machine.fsync.latency;
+  const lines = [
+    `- date: ${report.date} (started ${report.startedAt}, finished ${report.finishedAt})`,
+    `- command: \`${report.command}\``,
+    `- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}`,
+    `- disk fsync (${machine.fsync.writeBytes} B write + fdatasync, ${machine.fsync.iterations}×, in ${machine.fsync.directory}): p50 ${formatNumber(fsync.p50Ms)} ms, p99 ${formatNumber(fsync.p99Ms)} ms, max ${formatNumber(fsync.maxMs)} ms`,
+    `- knobs: clients ${report.knobs.clients}, depth ${report.knobs.depth}, duration ${report.knobs.durationMs / 1000} s, warmup ${report.knobs.warmupMs / 1000} s, payload ${report.knobs.payloadBytes} B`,
+    ...report.systems.map((status) => `- ${status.system}: ${status.available ? `version ${status.version} (${status.detail})` : `not available: ${status.detail}`}`),
+    ...report.notes.map((note) => `- ${note}`),
+  ];
+  return lines.join("\n");
+}
+
+export function renderMarkdown(report: CompareReport, systems: readonly SystemName[]): string {
+  return [
+    `# Corral vs ZooKeeper vs etcd — ${report.date}`,
+    "",
+    renderContext(report),
+    "",
+    renderMainTable(report, systems),
+    "",
+    "## Detail",
+    "",
+    renderDetailTable(report),
+    "",
+  ].join("\n");
+}
