@@ -4,3 +4,4 @@ export * from "./paths.js";
 export * from "./acl.js";
 export * from "./ops.js";
 export * from "./codec.js";
+export * from "./session.js";
