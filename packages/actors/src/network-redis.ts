@@ -293,13 +293,18 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 async function closeConnection(connection: Redis): Promise<void> {
-  if (connection.status === "end") return;
-  const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
-  if (connection.status === "ready") {
+  // A function, not a property read, so TypeScript does not narrow a status that changes under our feet.
+  const status = (): string => connection.status;
+  if (status() === "end") return;
+  if (status() === "ready") {
     // QUIT lets already written pipelines finish; fall back to a hard disconnect.
     await Promise.race([connection.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
+  if (status() === "end") return;
+  const ended = new Promise<void>((resolve) => connection.once("end", () => resolve()));
   connection.disconnect();
+  // Between reconnect attempts there is no socket: disconnect() only cancels the retry and no 'end' follows.
+  if (status() === "reconnecting" || status() === "end" || status() === "wait") return;
   await Promise.race([ended, new Promise((r) => setTimeout(r, 1000).unref())]);
 }
 
