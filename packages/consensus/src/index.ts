@@ -1,1 +1,31 @@
 export * from "./types.js";
+export { InvariantViolation, NotLeaderError, ProposalDroppedError, ProposalDropReason, DecodeError, CompactError } from "./errors.js";
+export { MessageType } from "./messages.js";
+export type {
+  RaftMessage,
+  MsgVote,
+  MsgVoteResp,
+  MsgApp,
+  MsgAppResp,
+  MsgHeartbeat,
+  MsgHeartbeatResp,
+  MsgSnap,
+  MsgSnapResp,
+  MsgReadIndex,
+  MsgReadIndexResp,
+  MsgTimeoutNow,
+  MsgTransferLeader,
+  MsgProp,
+  ProposedEntry,
+} from "./messages.js";
+export { encodeRaftMessage, decodeRaftMessage, DEFAULT_RAFT_CODEC_LIMITS } from "./codec.js";
+export type { RaftCodecLimits } from "./codec.js";
+export { ConfChangeType, encodeConfChange, decodeConfChange, applyConfChange, confChangeProblem } from "./conf-change.js";
+export type { ConfChange } from "./conf-change.js";
+export { RawNode, Role } from "./raw-node.js";
+export type { RaftConfig, Ready, ReadState, SoftState, ProposeResult, ForwardResult, RaftStatus, PeerStatus } from "./raw-node.js";
+export { ProgressState } from "./progress.js";
+export { Inflights } from "./inflights.js";
+export { majorityCommitted, jointCommitted, VoteResult } from "./quorum.js";
+export { MemoryDurableLog, MemoryLogUnavailableError } from "./storage-memory.js";
+export type { MemoryDurableLogOptions, CrashOptions } from "./storage-memory.js";
