@@ -10,8 +10,9 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "./env.js";
-import type { EndpointId } from "./network.js";
 import type { FaultCommand } from "./fault-command.js";
+import { decodeFaultCommand } from "./fault-command-codec.js";
+import { DecodeFailure } from "./codec.js";
 import { StreamTail, isValidEndpointId, RedisNetworkConfigError, REDIS_NETWORK_DEFAULTS } from "./network-redis.js";
 import type { RedisConnectionOptions } from "./network-redis.js";
 
@@ -24,97 +25,14 @@ export function faultControlKey(cluster: string): string {
 export const FAULT_STREAM_MAX_LEN = 1000;
 /** Bound of one encoded command. */
 export const FAULT_COMMAND_MAX_BYTES = 64 * 1024;
-/** Bound of the groups / members of a partition command. */
-const MAX_GROUPS = 64;
-const MAX_GROUP_MEMBERS = 1024;
 
 export type FaultCommandParseResult = { readonly ok: true; readonly command: FaultCommand } | { readonly ok: false; readonly reason: string };
 
-function probability(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 1;
-}
-
-function delay(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 24 * 60 * 60 * 1000;
-}
-
-function endpoint(value: unknown): value is EndpointId {
-  return typeof value === "string" && isValidEndpointId(value);
-}
-
-function onlyKeys(record: Record<string, unknown>, allowed: readonly string[]): string | undefined {
-  return Object.keys(record).find((key) => !allowed.includes(key));
-}
-
-/** Strictly validate a decoded JSON value as a FaultCommand. Unknown fields are rejected. */
+/** Strictly validate a decoded JSON value as a FaultCommand (the shared decoder of fault-command-codec.ts). */
 export function parseFaultCommand(value: unknown): FaultCommandParseResult {
-  const fail = (reason: string): FaultCommandParseResult => ({ ok: false, reason });
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return fail("not an object");
-  const record = value as Record<string, unknown>;
-  switch (record["kind"]) {
-    case "set-link-faults": {
-      const extra = onlyKeys(record, ["kind", "from", "to", "drop", "duplicate", "reorder", "delayMsMin", "delayMsMax"]);
-      if (extra !== undefined) return fail(`unknown field ${extra}`);
-      const { from, to, drop, duplicate, reorder, delayMsMin, delayMsMax } = record;
-      if (from !== "*" && !endpoint(from)) return fail("from: expected an endpoint id or *");
-      if (to !== "*" && !endpoint(to)) return fail("to: expected an endpoint id or *");
-      for (const [name, p] of [["drop", drop], ["duplicate", duplicate], ["reorder", reorder]] as const) {
-        if (p !== undefined && !probability(p)) return fail(`${name}: expected a probability in [0, 1]`);
-      }
-      if (delayMsMin !== undefined && !delay(delayMsMin)) return fail("delayMsMin: expected a delay in ms");
-      if (delayMsMax !== undefined && !delay(delayMsMax)) return fail("delayMsMax: expected a delay in ms");
-      if (typeof delayMsMin === "number" && typeof delayMsMax === "number" && delayMsMax < delayMsMin) {
-        return fail("delayMsMax < delayMsMin");
-      }
-      const command: {
-        kind: "set-link-faults";
-        from: EndpointId;
-        to: EndpointId;
-        drop?: number;
-        duplicate?: number;
-        reorder?: number;
-        delayMsMin?: number;
-        delayMsMax?: number;
-      } = { kind: "set-link-faults", from, to };
-      if (typeof drop === "number") command.drop = drop;
-      if (typeof duplicate === "number") command.duplicate = duplicate;
-      if (typeof reorder === "number") command.reorder = reorder;
-      if (typeof delayMsMin === "number") command.delayMsMin = delayMsMin;
-      if (typeof delayMsMax === "number") command.delayMsMax = delayMsMax;
-      return { ok: true, command };
-    }
-    case "partition": {
-      const extra = onlyKeys(record, ["kind", "groups"]);
-      if (extra !== undefined) return fail(`unknown field ${extra}`);
-      const groups = record["groups"];
-      if (!Array.isArray(groups) || groups.length > MAX_GROUPS) return fail(`groups: expected at most ${MAX_GROUPS} arrays`);
-      const seen = new Set<string>();
-      for (const group of groups as unknown[]) {
-        if (!Array.isArray(group) || group.length > MAX_GROUP_MEMBERS) return fail("groups: expected arrays of endpoint ids");
-        for (const member of group as unknown[]) {
-          if (!endpoint(member)) return fail("groups: expected endpoint ids");
-          if (seen.has(member)) return fail(`groups: ${member} is in two groups`);
-          seen.add(member);
-        }
-      }
-      return { ok: true, command: { kind: "partition", groups: (groups as EndpointId[][]).map((group) => [...group]) } };
-    }
-    case "block":
-    case "unblock": {
-      const extra = onlyKeys(record, ["kind", "from", "to"]);
-      if (extra !== undefined) return fail(`unknown field ${extra}`);
-      const { kind, from, to } = record;
-      if (!endpoint(from) || !endpoint(to)) return fail("from/to: expected endpoint ids");
-      return { ok: true, command: { kind, from, to } };
-    }
-    case "heal": {
-      const extra = onlyKeys(record, ["kind"]);
-      if (extra !== undefined) return fail(`unknown field ${extra}`);
-      return { ok: true, command: { kind: "heal" } };
-    }
-    default:
-      return fail("unknown kind");
-  }
+  const decoded = decodeFaultCommand(value);
+  if (decoded instanceof DecodeFailure) return { ok: false, reason: `${decoded.path}: ${decoded.reason}` };
+  return { ok: true, command: decoded };
 }
 
 /** Decode one stream entry `c <json>`. */

@@ -66,3 +66,16 @@ export type { InMemoryNetworkOptions, InMemoryNetworkStats } from "./network-mem
 export { FaultyNetwork } from "./network-faulty.js";
 export type { FaultyNetworkOptions, FaultStats } from "./network-faulty.js";
 export { decodeFaultCommand, faultCommandCodec, MAX_PARTITION_GROUPS, MAX_ENDPOINTS_PER_GROUP, MAX_FAULT_DELAY_MS } from "./fault-command-codec.js";
+export {
+  RedisStreamsNetwork,
+  RedisEndpoint,
+  RedisNetworkConfigError,
+  InvalidEndpointId,
+  NetworkClosed,
+  REDIS_NETWORK_DEFAULTS,
+  inboxKey,
+  isValidEndpointId,
+} from "./network-redis.js";
+export type { RedisStreamsNetworkOptions, RedisConnectionOptions, RedisEndpointStats, BackoffOptions } from "./network-redis.js";
+export { RedisFaultControl, publishFault, faultControlKey } from "./fault-control-redis.js";
+export type { RedisFaultControlOptions, FaultControlStats } from "./fault-control-redis.js";

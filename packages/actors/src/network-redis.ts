@@ -18,6 +18,7 @@ import type { Logger, Random } from "./env.js";
 import type { EndpointId, FrameHandler, Network, NetworkEndpoint, NetworkStats } from "./network.js";
 import { DEFAULT_MAX_FRAME_BYTES } from "./network.js";
 import { SeededRandom } from "./random.js";
+import { EndpointInUse } from "./errors.js";
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -42,16 +43,6 @@ export class InvalidEndpointId extends Error {
   constructor(readonly endpointId: string) {
     super(`invalid endpoint id ${JSON.stringify(endpointId)}: expected 1-128 of [A-Za-z0-9_.-]`);
     this.name = "InvalidEndpointId";
-  }
-}
-
-/** `open()` was called for an id that is already open on this network. */
-export class EndpointAlreadyOpen extends Error {
-  readonly _tag = "EndpointAlreadyOpen";
-  readonly code = "ENDPOINT_ALREADY_OPEN";
-  constructor(readonly endpointId: string) {
-    super(`endpoint ${endpointId} is already open`);
-    this.name = "EndpointAlreadyOpen";
   }
 }
 
@@ -660,7 +651,7 @@ export class RedisStreamsNetwork implements Network {
   async open(id: EndpointId, onFrame: FrameHandler): Promise<RedisEndpoint> {
     if (this.closed) throw new NetworkClosed();
     if (!isValidEndpointId(id)) throw new InvalidEndpointId(id);
-    if (this.endpoints.has(id)) throw new EndpointAlreadyOpen(id);
+    if (this.endpoints.has(id)) throw new EndpointInUse(id); // the same failure as InMemoryNetwork
     const endpoint = new RedisEndpoint(id, this, onFrame, { ...this.options, logger: this.logger.child({ endpoint: id }) }, this.resolved);
     this.endpoints.set(id, endpoint);
     await Promise.all([endpoint.waitStarted(this.resolved.openWaitMs), waitUntilReady(this.writer, this.resolved.openWaitMs)]);

@@ -3,7 +3,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedis } from "../../../test/support/redis.js";
 import type { TestRedis } from "../../../test/support/redis.js";
 import {
-  EndpointAlreadyOpen,
   InvalidEndpointId,
   NetworkClosed,
   RedisNetworkConfigError,
@@ -14,6 +13,7 @@ import {
 } from "../src/network-redis.js";
 import type { RedisStreamsNetworkOptions } from "../src/network-redis.js";
 import { SeededRandom } from "../src/random.js";
+import { EndpointInUse } from "../src/errors.js";
 import { waitFor } from "./fixtures/peer-process.js";
 
 let redis: TestRedis;
@@ -166,7 +166,7 @@ describe("RedisStreamsNetwork", () => {
     const net = network({ cluster: "opens" });
     await expect(net.open("a b", () => undefined)).rejects.toBeInstanceOf(InvalidEndpointId);
     await net.open("a", () => undefined);
-    await expect(net.open("a", () => undefined)).rejects.toBeInstanceOf(EndpointAlreadyOpen);
+    await expect(net.open("a", () => undefined)).rejects.toBeInstanceOf(EndpointInUse);
     await net.close();
     await expect(net.open("c", () => undefined)).rejects.toBeInstanceOf(NetworkClosed);
   });
