@@ -1,1 +1,14 @@
-export {};
+export { DataTree, NodeKind, compareStrings, defaultTreeLimits } from "./data-tree.js";
+export type {
+  ApplyContext,
+  ApplyOutcome,
+  ReadContext,
+  ReapCandidate,
+  SessionEvent,
+  SessionInfo,
+  TreeChange,
+  TreeConfig,
+  TreeLimits,
+} from "./data-tree.js";
+export { findReapable } from "./reap.js";
+export { SnapshotError, TreeInvariantViolation } from "./errors.js";
