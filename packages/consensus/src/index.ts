@@ -29,3 +29,17 @@ export { Inflights } from "./inflights.js";
 export { majorityCommitted, jointCommitted, VoteResult } from "./quorum.js";
 export { MemoryDurableLog, MemoryLogUnavailableError } from "./storage-memory.js";
 export type { MemoryDurableLogOptions, CrashOptions } from "./storage-memory.js";
+export {
+  FileDurableLog,
+  FILE_DURABLE_LOG_DEFAULTS,
+  StorageCorruptionError,
+  StorageFailedError,
+  StorageInvalidInputError,
+  StorageInvariantViolation,
+  StorageLockedError,
+  StorageNotOpenError,
+  StorageQueueFullError,
+  StorageRecordTooLargeError,
+  liveWalFileSystem,
+} from "./storage-file.js";
+export type { FileDurableLogOptions, FileDurableLogStats, FsyncPolicy, StorageError, WalFileHandle, WalFileSystem, WalOpenFlags } from "./storage-file.js";
