@@ -49,7 +49,9 @@ import {
 import type { AclEntry, AuthContext } from "./acl.js";
 import { AclCache, READ_OR_ADMIN, fixupAcl, hashAcl, isSuper, permitted, redactAcl } from "./acl.js";
 import { Digest, hashBytes, hashInt, hashStart, hashString } from "./digest.js";
+import type { SnapshotError } from "./errors.js";
 import { invariant } from "./errors.js";
+import { readSnapshot, writeSnapshot } from "./snapshot.js";
 
 /** Configurable limits of the tree. */
 export interface TreeLimits {
@@ -189,6 +191,25 @@ export class DataTree {
     this.superDigest = config.superDigest;
     const root = new ZNode(EMPTY_DATA, this.aclCache.acquire(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0, 0, NodeKind.Normal, 0);
     this.insertNode("/", root);
+  }
+
+  /** Deterministic serialization of the whole tree, sessions and exactly-once table. */
+  snapshot(): Uint8Array {
+    return writeSnapshot(this);
+  }
+
+  /** Rebuilds a tree from `snapshot()` bytes; a typed error (never a throw) for bad bytes. */
+  static restore(bytes: Uint8Array, config: TreeConfig = {}): DataTree | SnapshotError {
+    return readSnapshot(bytes, config);
+  }
+
+  /** @internal Used by restore only: the snapshot brings its own root. */
+  removeRootForRestore(root: ZNode): void {
+    invariant(this.nodes.size === 1 && this.nodes.get("/") === root, "restore: tree not fresh");
+    this.hashMeta("/", root, -1);
+    this.hashData("/", root, -1);
+    this.aclCache.release(root.acl);
+    this.nodes.delete("/");
   }
 
   // ------------------------------------------------------------ queries --

@@ -91,3 +91,10 @@ export class Digest {
     return this.high.toString(16).padStart(8, "0") + this.low.toString(16).padStart(8, "0");
   }
 }
+
+/** A 64-bit checksum of a byte range, 16 hex digits (integrity, not security). */
+export function checksum(value: Uint8Array): string {
+  hashStart(0x636b);
+  hashBytes(value);
+  return finish(lane1).toString(16).padStart(8, "0") + finish(lane2 ^ 0x1b873593).toString(16).padStart(8, "0");
+}

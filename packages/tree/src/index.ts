@@ -12,3 +12,5 @@ export type {
 } from "./data-tree.js";
 export { findReapable } from "./reap.js";
 export { SnapshotError, TreeInvariantViolation } from "./errors.js";
+export { WatchRegistry, defaultWatchLimits } from "./watches.js";
+export type { RemovedWatches, WatchDelivery, WatchLimits } from "./watches.js";

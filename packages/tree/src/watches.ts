@@ -1,0 +1,249 @@
+/**
+ * The watch registry: pure, node-local, never replicated. A watcher is a
+ * session id; the node maps sessions to connections.
+ *
+ * Semantics mirror ZooKeeper's WatchManager pair (dataWatches, childWatches):
+ * - getData and exists watches are one-shot "data" watches (exists may watch a
+ *   missing node); they fire NodeCreated, NodeDataChanged, NodeDeleted.
+ * - getChildren watches are one-shot "child" watches; they fire
+ *   NodeChildrenChanged, and NodeDeleted when the watched node itself goes.
+ * - persistent watches (addWatch Persistent) sit in both and are never removed
+ *   by firing.
+ * - persistent-recursive watches fire NodeCreated, NodeDeleted and
+ *   NodeDataChanged for the node and every descendant, never NodeChildrenChanged.
+ * - one event reaches a session at most once, however many of its watches match.
+ */
+import type { AddWatchMode, EventType, Stat, WatchEvent } from "@corral/protocol";
+import { AddWatchMode as Mode, EventType as Event, KeeperState, LimitExceededError, NoWatcherError, WatcherType, parentPath } from "@corral/protocol";
+import type { TreeChange } from "./data-tree.js";
+
+export interface WatchDelivery {
+  readonly sessionId: number;
+  readonly event: WatchEvent;
+}
+
+export interface WatchLimits {
+  /** Watches one session may hold (each path/kind pair counts once). */
+  readonly maxWatchesPerSession: number;
+}
+export const defaultWatchLimits: WatchLimits = Object.freeze({ maxWatchesPerSession: 100_000 });
+
+type Kind = "data" | "child" | "persistent" | "recursive";
+const KINDS: readonly Kind[] = ["data", "child", "persistent", "recursive"];
+
+/** What `removeWatches` removed, as the events ZooKeeper reports for removal. */
+export interface RemovedWatches {
+  readonly removed: readonly EventType[];
+}
+
+export class WatchRegistry {
+  private readonly byKind: Record<Kind, Map<string, Set<number>>> = {
+    data: new Map(),
+    child: new Map(),
+    persistent: new Map(),
+    recursive: new Map(),
+  };
+  /** sessionId -> kind -> paths, for removeSession and the per-session limit. */
+  private readonly bySession = new Map<number, Map<Kind, Set<string>>>();
+  private readonly limits: WatchLimits;
+
+  constructor(limits: Partial<WatchLimits> = {}) {
+    this.limits = { ...defaultWatchLimits, ...limits };
+  }
+
+  /** getData watch (node exists), or exists watch (node may be missing). */
+  addDataWatch(sessionId: number, path: string): LimitExceededError | undefined {
+    return this.add("data", sessionId, path);
+  }
+
+  /** exists watch: same registry as data watches in ZooKeeper. */
+  addExistsWatch(sessionId: number, path: string): LimitExceededError | undefined {
+    return this.add("data", sessionId, path);
+  }
+
+  addChildWatch(sessionId: number, path: string): LimitExceededError | undefined {
+    return this.add("child", sessionId, path);
+  }
+
+  addPersistentWatch(sessionId: number, path: string, mode: AddWatchMode): LimitExceededError | undefined {
+    return this.add(mode === Mode.PersistentRecursive ? "recursive" : "persistent", sessionId, path);
+  }
+
+  /**
+   * ZooKeeper's removeWatches for one session: Children removes child and
+   * persistent watches, Data removes data, persistent and recursive watches,
+   * Any removes all. NoWatcherError when nothing matched.
+   */
+  removeWatches(sessionId: number, path: string, watcherType: WatcherType): RemovedWatches | NoWatcherError {
+    const kinds: Kind[] =
+      watcherType === WatcherType.Children ? ["child", "persistent"] : watcherType === WatcherType.Data ? ["data", "persistent", "recursive"] : [...KINDS];
+    const removed: EventType[] = [];
+    for (const kind of kinds) {
+      if (!this.remove(kind, sessionId, path)) continue;
+      const event = kind === "data" ? Event.DataWatchRemoved : kind === "child" ? Event.ChildWatchRemoved : Event.PersistentWatchRemoved;
+      if (!removed.includes(event)) removed.push(event);
+    }
+    return removed.length === 0 ? new NoWatcherError(path) : { removed };
+  }
+
+  /** Drops every watch of a closed or expired session. */
+  removeSession(sessionId: number): void {
+    const kinds = this.bySession.get(sessionId);
+    if (kinds === undefined) return;
+    for (const [kind, paths] of kinds) {
+      for (const path of paths) {
+        const watchers = this.byKind[kind].get(path);
+        watchers?.delete(sessionId);
+        if (watchers?.size === 0) this.byKind[kind].delete(path);
+      }
+    }
+    this.bySession.delete(sessionId);
+  }
+
+  /** Number of watches a session holds. */
+  count(sessionId: number): number {
+    let total = 0;
+    for (const paths of this.bySession.get(sessionId)?.values() ?? []) total += paths.size;
+    return total;
+  }
+
+  /** True if the session holds a watch of this kind on this path. */
+  has(sessionId: number, path: string, kind: Kind): boolean {
+    return this.byKind[kind].get(path)?.has(sessionId) ?? false;
+  }
+
+  /**
+   * The watch events ZooKeeper would deliver for these changes (from one
+   * applied entry, in order), per session, one-shot watches removed as they fire.
+   */
+  trigger(changes: readonly TreeChange[], zxid: number): WatchDelivery[] {
+    const out: WatchDelivery[] = [];
+    for (const change of changes) {
+      const recipients = new Set<number>();
+      const path = change.path;
+      switch (change.type) {
+        case "created":
+          this.fireOneShot("data", path, recipients);
+          this.collect("persistent", path, recipients);
+          this.collectRecursive(path, recipients);
+          this.emit(out, recipients, Event.NodeCreated, path, zxid);
+          break;
+        case "dataChanged":
+          this.fireOneShot("data", path, recipients);
+          this.collect("persistent", path, recipients);
+          this.collectRecursive(path, recipients);
+          this.emit(out, recipients, Event.NodeDataChanged, path, zxid);
+          break;
+        case "deleted":
+          this.fireOneShot("data", path, recipients);
+          this.fireOneShot("child", path, recipients);
+          this.collect("persistent", path, recipients);
+          this.collectRecursive(path, recipients);
+          this.emit(out, recipients, Event.NodeDeleted, path, zxid);
+          break;
+        case "childrenChanged":
+          this.fireOneShot("child", path, recipients);
+          this.collect("persistent", path, recipients);
+          this.emit(out, recipients, Event.NodeChildrenChanged, path, zxid);
+          break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Re-registration after a reconnect (ZooKeeper's SetWatches): given what the
+   * client watched and the last zxid it saw, returns the events it missed and
+   * registers the watches that did not fire. `statOf` reads this node's tree.
+   */
+  resume(
+    sessionId: number,
+    relativeZxid: number,
+    watches: { data?: readonly string[]; exists?: readonly string[]; child?: readonly string[]; persistent?: readonly string[]; recursive?: readonly string[] },
+    statOf: (path: string) => Stat | undefined,
+    currentZxid: number,
+  ): WatchDelivery[] | LimitExceededError {
+    const out: WatchDelivery[] = [];
+    const event = (type: EventType, path: string): void => {
+      out.push({ sessionId, event: { type, state: KeeperState.SyncConnected, path, zxid: currentZxid } });
+    };
+    for (const path of watches.data ?? []) {
+      const stat = statOf(path);
+      if (stat === undefined) event(Event.NodeDeleted, path);
+      else if (stat.mzxid > relativeZxid) event(Event.NodeDataChanged, path);
+      else if (this.add("data", sessionId, path) !== undefined) return new LimitExceededError(path);
+    }
+    for (const path of watches.exists ?? []) {
+      if (statOf(path) !== undefined) event(Event.NodeCreated, path);
+      else if (this.add("data", sessionId, path) !== undefined) return new LimitExceededError(path);
+    }
+    for (const path of watches.child ?? []) {
+      const stat = statOf(path);
+      if (stat === undefined) event(Event.NodeDeleted, path);
+      else if (stat.pzxid > relativeZxid) event(Event.NodeChildrenChanged, path);
+      else if (this.add("child", sessionId, path) !== undefined) return new LimitExceededError(path);
+    }
+    for (const path of watches.persistent ?? []) if (this.add("persistent", sessionId, path) !== undefined) return new LimitExceededError(path);
+    for (const path of watches.recursive ?? []) if (this.add("recursive", sessionId, path) !== undefined) return new LimitExceededError(path);
+    return out;
+  }
+
+  // -------------------------------------------------------------- internals --
+
+  private add(kind: Kind, sessionId: number, path: string): LimitExceededError | undefined {
+    if (this.has(sessionId, path, kind)) return undefined;
+    if (this.count(sessionId) >= this.limits.maxWatchesPerSession) return new LimitExceededError(path);
+    let watchers = this.byKind[kind].get(path);
+    if (watchers === undefined) this.byKind[kind].set(path, (watchers = new Set()));
+    watchers.add(sessionId);
+    let kinds = this.bySession.get(sessionId);
+    if (kinds === undefined) this.bySession.set(sessionId, (kinds = new Map()));
+    let paths = kinds.get(kind);
+    if (paths === undefined) kinds.set(kind, (paths = new Set()));
+    paths.add(path);
+    return undefined;
+  }
+
+  private remove(kind: Kind, sessionId: number, path: string): boolean {
+    const watchers = this.byKind[kind].get(path);
+    if (watchers === undefined || !watchers.delete(sessionId)) return false;
+    if (watchers.size === 0) this.byKind[kind].delete(path);
+    const kinds = this.bySession.get(sessionId);
+    const paths = kinds?.get(kind);
+    paths?.delete(path);
+    if (paths?.size === 0) kinds?.delete(kind);
+    if (kinds?.size === 0) this.bySession.delete(sessionId);
+    return true;
+  }
+
+  private fireOneShot(kind: "data" | "child", path: string, recipients: Set<number>): void {
+    const watchers = this.byKind[kind].get(path);
+    if (watchers === undefined) return;
+    for (const sessionId of [...watchers]) {
+      recipients.add(sessionId);
+      this.remove(kind, sessionId, path);
+    }
+  }
+
+  private collect(kind: Kind, path: string, recipients: Set<number>): void {
+    const watchers = this.byKind[kind].get(path);
+    if (watchers !== undefined) for (const sessionId of watchers) recipients.add(sessionId);
+  }
+
+  private collectRecursive(path: string, recipients: Set<number>): void {
+    if (this.byKind.recursive.size === 0) return;
+    let current = path;
+    for (;;) {
+      this.collect("recursive", current, recipients);
+      if (current === "/") return;
+      current = parentPath(current);
+    }
+  }
+
+  private emit(out: WatchDelivery[], recipients: Set<number>, type: EventType, path: string, zxid: number): void {
+    // Sorted so every node delivers in the same order (handy for tests and replay).
+    for (const sessionId of [...recipients].sort((a, b) => a - b)) {
+      out.push({ sessionId, event: { type, state: KeeperState.SyncConnected, path, zxid } });
+    }
+  }
+}
