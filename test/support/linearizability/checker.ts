@@ -269,7 +269,13 @@ function checkPartition<State, Input, Output>(
   const stackStates: State[] = [];
   let depth = 0;
   let state = model.init();
-  let best: IllegalOutcome<State> | undefined;
+  // The deepest backtrack point so far, for the counterexample. Copying the
+  // whole stack at each new maximum would be quadratic, so only the part that
+  // changed since the last record (above the lowest depth popped to) is copied.
+  const bestEntries = new Int32Array(size);
+  let bestDepth = -1;
+  let bestLowWater = 0;
+  let best: Omit<IllegalOutcome<State>, "prefix"> | undefined;
   let entry = next[0] ?? noEntry;
 
   while ((next[0] ?? noEntry) !== noEntry) {
@@ -316,9 +322,18 @@ function checkPartition<State, Input, Output>(
       entry = next[entry] ?? noEntry;
     } else {
       // A return entry: its operation had to be linearized by now. Backtrack.
-      if (best === undefined || depth > best.prefix.length) best = describeDeepest(entry, depth, state);
-      if (depth === 0) return best;
+      if (depth > bestDepth) {
+        bestEntries.set(stackEntries.subarray(bestLowWater, depth), bestLowWater);
+        bestDepth = depth;
+        bestLowWater = depth;
+        best = describeDeepest(entry, state);
+      }
+      if (depth === 0) {
+        if (best === undefined) throw new Error("checker invariant: failure without a recorded point");
+        return { ...best, prefix: Array.from(bestEntries.subarray(0, bestDepth), (e) => operationOfId[idOf[e] ?? 0] ?? 0) };
+      }
       depth--;
+      if (depth < bestLowWater) bestLowWater = depth;
       const restored = stackStates[depth];
       if (restored === undefined) throw new Error("checker invariant: empty state stack");
       state = restored;
@@ -331,15 +346,14 @@ function checkPartition<State, Input, Output>(
   }
   return { kind: "ok" };
 
-  function describeDeepest(returnEntry: number, prefixLength: number, stateAfterPrefix: State): IllegalOutcome<State> {
-    const prefix: number[] = [];
-    for (let i = 0; i < prefixLength; i++) prefix.push(operationOfId[idOf[stackEntries[i] ?? 0] ?? 0] ?? 0);
+  /** The deepest point without its prefix (that is taken from bestEntries when the search fails). */
+  function describeDeepest(returnEntry: number, stateAfterPrefix: State): Omit<IllegalOutcome<State>, "prefix"> {
     const candidates: number[] = [];
     for (let e = next[0] ?? noEntry; e !== returnEntry && e !== noEntry; e = next[e] ?? noEntry) {
       if ((matchOf[e] ?? noEntry) !== noEntry) candidates.push(operationOfId[idOf[e] ?? 0] ?? 0);
     }
     const stuck = operationOfId[idOf[returnEntry] ?? 0] ?? 0;
-    return { kind: "illegal", prefix, stateAfterPrefix, stuck, candidates };
+    return { kind: "illegal", stateAfterPrefix, stuck, candidates };
   }
 }
 
