@@ -1,1 +1,11 @@
-export {};
+export { createNode } from "./node.js";
+export type { CorralNode, NodeEnv, NodeStatus, PeerStatus } from "./node.js";
+export { resolveNodeConfig, defaultNodeConfig } from "./config.js";
+export type { NodeConfig } from "./config.js";
+export { InvalidNodeConfig, NodeInvariantViolation } from "./errors.js";
+export { sessionBodyCodec, isClientMessage } from "./session-codec.js";
+export type { SessionBody } from "./session-codec.js";
+export { rawNodeFactory, raftMessageCodec, defaultRawNodeLimits } from "./raft-core-raw-node.js";
+export type { RawNodeLimits } from "./raft-core-raw-node.js";
+export { treeStateMachineFactory } from "./tree-state-machine.js";
+export type { RaftCore, RaftCoreFactory, RaftReady, RaftRole, StateMachine, StateMachineFactory, RoutedMessage } from "./ports.js";

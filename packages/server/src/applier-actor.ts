@@ -1,0 +1,240 @@
+/**
+ * The applier: owns the tree and the watch registry. Applies committed
+ * entries in order and serves reads, watch registration and reconnects from
+ * the applied state. Everything it tells the sessions actor goes through ONE
+ * local mailbox in order, so a watch event always precedes any answer that
+ * reflects the change behind it (DESIGN §1 Watches).
+ */
+import type { Behaviour } from "@corral/actors";
+import { EntryType, type Entry } from "@corral/consensus";
+import {
+  CorralCode,
+  ErrorCode,
+  EventType,
+  KeeperState,
+  errorResult,
+  type AddWatchOp,
+  type ErrorCodeValue,
+  type ReadOp,
+  type ReadResult,
+  type RemoveWatchesOp,
+  type SessionOpResult,
+  type TxnResult,
+  type WatchEvent,
+  type WatchSet,
+} from "@corral/protocol";
+import type { NodeConfig } from "./config.js";
+import { CorruptEntry, decodeEntryData } from "./entry-data.js";
+import { NodeInvariantViolation, nodeInvariant } from "./errors.js";
+import { ActorName, type NodeView } from "./node-view.js";
+import type { Caller, StateMachine } from "./ports.js";
+import type { ApplierFeed, RaftActorMessage } from "./raft-actor.js";
+
+export type ApplierMessage =
+  | ApplierFeed
+  /** Serve a read once the tree has applied `minIndex`. */
+  | { readonly type: "read"; readonly conn: number; readonly xid: number; readonly op: ReadOp; readonly caller: Caller; readonly minIndex: number }
+  /** Answer `result` once the tree has applied `minIndex` (sync). */
+  | { readonly type: "wait"; readonly conn: number; readonly xid: number; readonly minIndex: number; readonly result: SessionOpResult }
+  | { readonly type: "watchOp"; readonly conn: number; readonly xid: number; readonly sessionId: number; readonly op: AddWatchOp | RemoveWatchesOp }
+  | {
+      readonly type: "attach";
+      readonly conn: number;
+      readonly sessionId: number;
+      readonly secret: string;
+      readonly lastZxidSeen: number;
+      readonly watches: WatchSet;
+    }
+  | { readonly type: "dropWatches"; readonly sessionId: number };
+
+/** What one applied entry means to the sessions actor. */
+export type AppliedItem =
+  | { readonly kind: "event"; readonly sessionId: number; readonly event: WatchEvent }
+  | { readonly kind: "result"; readonly sessionId: number; readonly seq: number; readonly zxid: number; readonly result: TxnResult }
+  | {
+      readonly kind: "sessionCreated";
+      readonly origin: readonly [string, number] | undefined;
+      readonly sessionId: number;
+      readonly secret: string;
+      readonly timeoutMs: number;
+      readonly zxid: number;
+    }
+  | { readonly kind: "sessionClosed"; readonly sessionId: number; readonly expired: boolean };
+
+export type SessionsFeed =
+  | { readonly type: "applied"; readonly index: number; readonly items: readonly AppliedItem[] }
+  | { readonly type: "answer"; readonly conn: number; readonly xid: number; readonly zxid: number; readonly result: ReadResult | SessionOpResult }
+  | {
+      readonly type: "attachResult";
+      readonly conn: number;
+      readonly ok: true;
+      readonly sessionId: number;
+      readonly secret: string;
+      readonly timeoutMs: number;
+      readonly zxid: number;
+      readonly missed: readonly WatchEvent[];
+    }
+  | { readonly type: "attachResult"; readonly conn: number; readonly ok: false; readonly code: ErrorCodeValue; readonly message: string };
+
+type Waiting = Extract<ApplierMessage, { type: "read" | "wait" | "attach" }>;
+
+export interface ApplierOptions {
+  readonly config: NodeConfig;
+  readonly stateMachine: StateMachine;
+  readonly view: NodeView;
+  /** Index of the snapshot the tree was restored from at start (0: none). */
+  readonly initialIndex: number;
+}
+
+export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage> {
+  const { config, stateMachine: tree, view } = options;
+  const self = config.nodeId;
+  const sessions = { node: self, actor: ActorName.sessions };
+  let applied = options.initialIndex;
+  let lastSnapshotIndex = options.initialIndex;
+  let waiting: Waiting[] = [];
+  view.appliedIndex = applied;
+
+  const event = (type: EventType, path: string, zxid: number): WatchEvent => ({ type, state: KeeperState.SyncConnected, path, zxid });
+
+  const applyEntry = (entry: Entry, items: AppliedItem[]): void => {
+    nodeInvariant(entry.index === applied + 1, `applier: entry ${entry.index} after ${applied}`);
+    applied = entry.index;
+    if (entry.type !== EntryType.Normal) return;
+    const data = decodeEntryData(entry.data);
+    if (data instanceof CorruptEntry) throw new NodeInvariantViolation(`committed entry ${entry.index} is corrupt: ${data.reason}`);
+    const txn = data.txn;
+    const outcome = tree.apply(txn, { zxid: entry.index, timeMs: data.timeMs });
+    if (outcome.skipped === true) return;
+    for (const fired of outcome.events) items.push({ kind: "event", sessionId: fired.sessionId, event: fired.event });
+    if (txn.type === "request") {
+      items.push({ kind: "result", sessionId: txn.sessionId, seq: txn.seq, zxid: entry.index, result: outcome.result });
+    } else if (txn.type === "createSession" && outcome.result.type === "createSession") {
+      items.push({ kind: "sessionCreated", origin: data.origin, sessionId: txn.sessionId, secret: txn.secret, timeoutMs: txn.timeoutMs, zxid: entry.index });
+    }
+    for (const sessionId of outcome.closedSessions) {
+      items.push({ kind: "sessionClosed", sessionId, expired: txn.type === "closeSession" && txn.reason === "expired" });
+    }
+  };
+
+  const attach = (request: Extract<ApplierMessage, { type: "attach" }>): SessionsFeed => {
+    const session = tree.session(request.sessionId);
+    if (session === undefined) {
+      return { type: "attachResult", conn: request.conn, ok: false, code: ErrorCode.SessionExpired, message: `session ${request.sessionId} has expired or was closed` };
+    }
+    if (session.secret !== request.secret) {
+      return { type: "attachResult", conn: request.conn, ok: false, code: ErrorCode.AuthFailed, message: "wrong session secret" };
+    }
+    // Re-register from scratch: the client's set is the truth; events missed since lastZxidSeen fire now (ZooKeeper's setWatches).
+    tree.removeSessionWatches(request.sessionId);
+    const missed: WatchEvent[] = [];
+    const since = request.lastZxidSeen;
+    for (const path of request.watches.data) {
+      const zxids = tree.zxidsOf(path);
+      if (zxids === undefined) missed.push(event(EventType.NodeDeleted, path, applied));
+      else if (zxids.mzxid > since) missed.push(event(EventType.NodeDataChanged, path, zxids.mzxid));
+      else tree.addOneShotWatch(request.sessionId, path, "data");
+    }
+    for (const path of request.watches.exists) {
+      const zxids = tree.zxidsOf(path);
+      if (zxids !== undefined) missed.push(event(EventType.NodeCreated, path, zxids.czxid));
+      else tree.addOneShotWatch(request.sessionId, path, "exists");
+    }
+    for (const path of request.watches.child) {
+      const zxids = tree.zxidsOf(path);
+      if (zxids === undefined) missed.push(event(EventType.NodeDeleted, path, applied));
+      else if (zxids.pzxid > since) missed.push(event(EventType.NodeChildrenChanged, path, zxids.pzxid));
+      else tree.addOneShotWatch(request.sessionId, path, "child");
+    }
+    for (const path of request.watches.persistent) tree.addWatch(request.sessionId, path, 0);
+    for (const path of request.watches.persistentRecursive) tree.addWatch(request.sessionId, path, 1);
+    return { type: "attachResult", conn: request.conn, ok: true, sessionId: session.sessionId, secret: session.secret, timeoutMs: session.timeoutMs, zxid: applied, missed };
+  };
+
+  const serve = (request: Waiting): SessionsFeed => {
+    switch (request.type) {
+      case "read":
+        return { type: "answer", conn: request.conn, xid: request.xid, zxid: applied, result: tree.read(request.op, request.caller) };
+      case "wait":
+        return { type: "answer", conn: request.conn, xid: request.xid, zxid: applied, result: request.result };
+      case "attach":
+        return attach(request);
+    }
+  };
+
+  const minIndexOf = (request: Waiting): number => (request.type === "attach" ? request.lastZxidSeen : request.minIndex);
+
+  const serveOrWait = (context: Parameters<Behaviour<ApplierMessage>["receive"]>[0], request: Waiting): void => {
+    if (minIndexOf(request) <= applied) {
+      context.send<SessionsFeed>(sessions, serve(request));
+      return;
+    }
+    if (waiting.length >= config.maxWaitingReads) {
+      const answer: SessionsFeed =
+        request.type === "attach"
+          ? { type: "attachResult", conn: request.conn, ok: false, code: CorralCode.TooManyRequests, message: "node is catching up: too many waiting" }
+          : { type: "answer", conn: request.conn, xid: request.xid, zxid: applied, result: errorResult(CorralCode.TooManyRequests) };
+      context.send<SessionsFeed>(sessions, answer);
+      return;
+    }
+    waiting.push(request);
+  };
+
+  return {
+    receive(context, message) {
+      switch (message.type) {
+        case "apply": {
+          const items: AppliedItem[] = [];
+          for (const entry of message.entries) {
+            if (entry.index <= applied) continue; // already covered by a restored snapshot
+            applyEntry(entry, items);
+          }
+          view.appliedIndex = applied;
+          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items });
+          if (waiting.length > 0) {
+            const still: Waiting[] = [];
+            for (const request of waiting) {
+              if (minIndexOf(request) <= applied) context.send<SessionsFeed>(sessions, serve(request));
+              else still.push(request);
+            }
+            waiting = still;
+          }
+          if (config.snapshotEveryEntries > 0 && applied - lastSnapshotIndex >= config.snapshotEveryEntries) {
+            lastSnapshotIndex = applied;
+            view.counters.snapshotsTaken++;
+            context.send<RaftActorMessage<never>>({ node: self, actor: ActorName.raft }, { type: "snapshot", index: applied, data: tree.snapshot() });
+          }
+          break;
+        }
+        case "restore":
+          if (message.snapshot.meta.index <= applied) break;
+          tree.restore(message.snapshot.data);
+          applied = message.snapshot.meta.index;
+          lastSnapshotIndex = applied;
+          view.appliedIndex = applied;
+          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items: [] });
+          break;
+        case "read":
+        case "wait":
+        case "attach":
+          serveOrWait(context, message);
+          break;
+        case "watchOp": {
+          let result: SessionOpResult | ReadResult;
+          if (message.op.type === "addWatch") {
+            tree.addWatch(message.sessionId, message.op.path, message.op.mode);
+            result = { type: "addWatch" };
+          } else {
+            const failure = tree.removeWatches(message.sessionId, message.op.path, message.op.watcherType);
+            result = failure === undefined ? { type: "removeWatches" } : errorResult(failure, message.op.path);
+          }
+          context.send<SessionsFeed>(sessions, { type: "answer", conn: message.conn, xid: message.xid, zxid: applied, result });
+          break;
+        }
+        case "dropWatches":
+          tree.removeSessionWatches(message.sessionId);
+          break;
+      }
+    },
+  };
+}

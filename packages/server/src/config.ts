@@ -1,0 +1,80 @@
+import { InvalidNodeConfig } from "./errors.js";
+
+/** Everything that tunes one node. All limits are explicit (STYLE: a limit on everything). */
+export interface NodeConfig {
+  readonly nodeId: string;
+  /** Every voter's id, including this node's. */
+  readonly peers: readonly string[];
+  readonly clusterName: string;
+  /** Raft tick period. */
+  readonly tickMs: number;
+  /** Election timeout in ticks (randomised in [n, 2n) by the core). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  /** Requests a session may have unanswered on this node; beyond it: TooManyRequests. */
+  readonly maxOutstandingPerSession: number;
+  /** Client connections (channels) this node hosts. */
+  readonly maxConnections: number;
+  /** New sessions this node forwards per second (token bucket). */
+  readonly maxNewSessionsPerSecond: number;
+  /** Live sessions in the ensemble; createSession beyond it is refused. */
+  readonly maxSessions: number;
+  /** Largest frame accepted or sent (also the max request size). */
+  readonly maxFrameBytes: number;
+  /** How often unapplied forwarded writes are re-sent to the leader. */
+  readonly forwardRetryMs: number;
+  /** Entries between tree snapshots (0 = never). */
+  readonly snapshotEveryEntries: number;
+  /** Reads/sync waiting for the local tree to catch up. */
+  readonly maxWaitingReads: number;
+}
+
+export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
+  clusterName: "corral",
+  tickMs: 10,
+  electionTicks: 15,
+  heartbeatTicks: 3,
+  minSessionTimeoutMs: 2_000,
+  maxSessionTimeoutMs: 60_000,
+  maxOutstandingPerSession: 1_000,
+  maxConnections: 10_000,
+  maxNewSessionsPerSecond: 1_000,
+  maxSessions: 100_000,
+  maxFrameBytes: 4 * 1024 * 1024,
+  forwardRetryMs: 200,
+  snapshotEveryEntries: 10_000,
+  maxWaitingReads: 10_000,
+};
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function positiveInt(config: NodeConfig, field: keyof NodeConfig, min = 1): void {
+  const value = config[field];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidNodeConfig(field, `expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+  }
+}
+
+/** Fill defaults and validate. Throws InvalidNodeConfig naming the field. */
+export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, "nodeId" | "peers">): NodeConfig {
+  const config: NodeConfig = { ...defaultNodeConfig, ...input };
+  if (!NODE_ID.test(config.nodeId)) throw new InvalidNodeConfig("nodeId", `"${config.nodeId}" must match ${NODE_ID.source}`);
+  if (!Array.isArray(config.peers) || config.peers.length === 0) throw new InvalidNodeConfig("peers", "expected a non-empty list of node ids");
+  for (const peer of config.peers) if (!NODE_ID.test(peer)) throw new InvalidNodeConfig("peers", `"${peer}" is not a valid node id`);
+  if (new Set(config.peers).size !== config.peers.length) throw new InvalidNodeConfig("peers", "duplicate node ids");
+  if (!config.peers.includes(config.nodeId)) throw new InvalidNodeConfig("peers", `must include this node (${config.nodeId})`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.clusterName)) throw new InvalidNodeConfig("clusterName", "1-64 characters of [A-Za-z0-9_.-]");
+  for (const field of ["tickMs", "electionTicks", "heartbeatTicks", "minSessionTimeoutMs", "maxSessionTimeoutMs", "maxOutstandingPerSession",
+    "maxConnections", "maxNewSessionsPerSecond", "maxSessions", "maxFrameBytes", "forwardRetryMs", "maxWaitingReads"] as const) {
+    positiveInt(config, field);
+  }
+  positiveInt(config, "snapshotEveryEntries", 0);
+  if (config.heartbeatTicks >= config.electionTicks) throw new InvalidNodeConfig("heartbeatTicks", "must be less than electionTicks");
+  if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) throw new InvalidNodeConfig("minSessionTimeoutMs", "must not exceed maxSessionTimeoutMs");
+  if (config.minSessionTimeoutMs < 2 * config.tickMs * config.electionTicks) {
+    throw new InvalidNodeConfig("minSessionTimeoutMs", "must be at least two election timeouts, or sessions expire across every leader change");
+  }
+  return config;
+}

@@ -1,0 +1,54 @@
+import type { RaftCoreStatus, StateMachine } from "./ports.js";
+
+/**
+ * What a node's actors publish about themselves for each other (read-only
+ * lookups on the same event loop: who leads, how far the tree is) and for
+ * the status API. Only the owning actor writes each field.
+ */
+export interface NodeView {
+  raft: RaftCoreStatus;
+  appliedIndex: number;
+  /** The tree, for read-only lookups (session table) by the tracker and status. */
+  stateMachine: StateMachine;
+  connections: number;
+  sessionsHere: number;
+  counters: NodeCounters;
+}
+
+export interface NodeCounters {
+  requests: Record<string, number>;
+  proposals: number;
+  forwards: number;
+  elections: number;
+  readIndexRequests: number;
+  rejectedRequests: number;
+  malformedMessages: number;
+  snapshotsTaken: number;
+  sessionsExpired: number;
+  fsyncCount: number;
+  fsyncTotalMs: number;
+}
+
+export function newCounters(): NodeCounters {
+  return {
+    requests: {},
+    proposals: 0,
+    forwards: 0,
+    elections: 0,
+    readIndexRequests: 0,
+    rejectedRequests: 0,
+    malformedMessages: 0,
+    snapshotsTaken: 0,
+    sessionsExpired: 0,
+    fsyncCount: 0,
+    fsyncTotalMs: 0,
+  };
+}
+
+/** Actor names on every node (also the wire names for node-to-node messages). */
+export const ActorName = {
+  raft: "raft",
+  applier: "applier",
+  sessions: "sessions",
+  tracker: "tracker",
+} as const;

@@ -1,0 +1,140 @@
+/**
+ * What a node needs from the Raft core and from the data tree, stated as the
+ * node uses them. The consensus and tree packages were written concurrently
+ * with this one; keeping the node's needs in one narrow interface means the
+ * node never depends on their internals and an adapter is all that changes
+ * when their APIs move (see raft-adapter / tree-adapter notes in README of the
+ * report). Simulation stand-ins implement the same ports.
+ */
+import type { Codec, Logger, Random } from "@corral/actors";
+import type { DurableLog, Entry, HardState, RecoveredState, Snapshot } from "@corral/consensus";
+import type { AddWatchMode, ErrorCodeValue, Id, ReadOp, ReadResult, Txn, TxnResult, WatcherType, WatchEvent } from "@corral/protocol";
+
+// ------------------------------------------------------------------ raft --
+
+export type RaftRole = "follower" | "preCandidate" | "candidate" | "leader";
+
+/** A Raft wire message as far as the node cares: it knows whom to send it to. */
+export interface RoutedMessage {
+  readonly to: string;
+}
+
+export interface ReadState {
+  readonly index: number;
+  readonly context: Uint8Array;
+}
+
+/** One batch of work from the core (etcd's Ready). */
+export interface RaftReady<M extends RoutedMessage> {
+  readonly hardState?: HardState;
+  /** Entries to persist before `messagesAfterPersist` are sent. */
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader: install into the tree and persist. */
+  readonly snapshot?: Snapshot;
+  readonly committedEntries: readonly Entry[];
+  /** Messages that may be sent at once. */
+  readonly messages: readonly M[];
+  /** Messages that depend on this batch being durable (vote answers, append acks). */
+  readonly messagesAfterPersist: readonly M[];
+  readonly readStates: readonly ReadState[];
+}
+
+export interface RaftCoreStatus {
+  readonly id: string;
+  readonly role: RaftRole;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  /** Leader only: each peer's highest replicated index. */
+  readonly matchIndex: Readonly<Record<string, number>>;
+}
+
+export interface RaftCore<M extends RoutedMessage> {
+  tick(): void;
+  step(message: M): void;
+  /** Append these commands in one batch (contiguous indices). false when not leader. */
+  propose(commands: readonly Uint8Array[]): boolean;
+  readIndex(context: Uint8Array): void;
+  transferLeadership(to: string): void;
+  hasReady(): boolean;
+  ready(): RaftReady<M>;
+  /** The last `ready()` batch has been carried out. */
+  advance(): void;
+  /** The tree captured its state at `index` (<= applied): returns the snapshot to persist, or undefined if refused. */
+  compact(index: number, data: Uint8Array): Snapshot | undefined;
+  status(): RaftCoreStatus;
+}
+
+export interface RaftCoreOptions {
+  readonly id: string;
+  readonly peers: readonly string[];
+  readonly recovered: RecoveredState;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+}
+
+export interface RaftCoreFactory<M extends RoutedMessage> {
+  create(options: RaftCoreOptions): RaftCore<M>;
+  /** Strict wire codec for the core's messages. */
+  readonly codec: Codec<M>;
+}
+
+// ------------------------------------------------------------------ tree --
+
+/** A watch event for one session. */
+export interface SessionEvent {
+  readonly sessionId: number;
+  readonly event: WatchEvent;
+}
+
+export interface AppliedTxn {
+  readonly result: TxnResult;
+  /** Sessions this entry closed (their watches are gone; their connections end). */
+  readonly closedSessions: readonly number[];
+  /** Watches this change fired, in registry order. */
+  readonly events: readonly SessionEvent[];
+  /** A write beyond its session's next seq: not applied (its node re-sends the run in order). */
+  readonly skipped?: boolean;
+}
+
+export interface Caller {
+  readonly sessionId: number;
+  readonly auth: readonly Id[];
+}
+
+export interface SessionInfo {
+  readonly sessionId: number;
+  readonly timeoutMs: number;
+  readonly secret: string;
+  /** Highest write sequence applied for the session. */
+  readonly lastSeq: number;
+}
+
+/** The replicated state machine plus this node's watch registry. */
+export interface StateMachine {
+  apply(txn: Txn, meta: { readonly zxid: number; readonly timeMs: number }): AppliedTxn;
+  /** Serve a read; with `watch`, register the one-shot watch atomically with the read. */
+  read(op: ReadOp, caller: Caller): ReadResult;
+  addWatch(sessionId: number, path: string, mode: AddWatchMode): void;
+  /** Registers a one-shot watch without a read (reconnect re-registration). */
+  addOneShotWatch(sessionId: number, path: string, kind: "data" | "exists" | "child"): void;
+  removeWatches(sessionId: number, path: string, watcherType: WatcherType): ErrorCodeValue | undefined;
+  removeSessionWatches(sessionId: number): void;
+  session(sessionId: number): SessionInfo | undefined;
+  sessions(): readonly SessionInfo[];
+  /** zxids of a node, for missed-event computation on reconnect. */
+  zxidsOf(path: string): { readonly czxid: number; readonly mzxid: number; readonly pzxid: number } | undefined;
+  watchCount(): number;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+  digest(): string;
+}
+
+export interface StateMachineFactory {
+  create(): StateMachine;
+}
+
+export type DurableLogFactory = (nodeId: string) => DurableLog;

@@ -1,0 +1,318 @@
+/**
+ * The raft actor: owns the core and the durable log. Ticks the core, steps
+ * peer messages, carries out one Ready at a time (persist, then send the
+ * messages that needed it, then hand committed entries to the applier, then
+ * advance), and turns client commands into entries: as leader it proposes them
+ * stamped with its wall time; otherwise it forwards them to the leader. The
+ * senders re-send until they see the result applied, so a lost forward or a
+ * proposal lost in a leader change costs only a retry.
+ */
+import type { ActorContext, Behaviour, Clock, Codec, Random } from "@corral/actors";
+import { DecodeFailure } from "@corral/actors";
+import type { DurableLog, Entry, Snapshot } from "@corral/consensus";
+import { decodeTxn, encodeTxn, isDecodeError, type Txn } from "@corral/protocol";
+import type { NodeConfig } from "./config.js";
+import { encodeEntryData } from "./entry-data.js";
+import { ActorName, type NodeView } from "./node-view.js";
+import type { RaftCore, RoutedMessage } from "./ports.js";
+
+/** A client command the leader turns into an entry. */
+export type Command =
+  | { readonly kind: "txn"; readonly txn: Txn; readonly origin?: readonly [string, number] }
+  | { readonly kind: "createSession"; readonly timeoutMs: number; readonly origin: readonly [string, number] };
+
+export type RaftActorMessage<M> =
+  | { readonly type: "tick" }
+  | { readonly type: "raft"; readonly message: M }
+  | { readonly type: "persisted"; readonly token: number }
+  | { readonly type: "storageFailed"; readonly error: string }
+  /** Local (sessions, tracker) or from a peer that believes we lead. */
+  | { readonly type: "propose"; readonly commands: readonly Command[] }
+  /** Local: find the read index; the answer goes to the local sessions actor. */
+  | { readonly type: "readIndex"; readonly ref: number }
+  /** From a follower: find the read index for it. */
+  | { readonly type: "readIndexRequest"; readonly ref: number }
+  /** From the leader: the read index for a local request. */
+  | { readonly type: "readIndexResult"; readonly ref: number; readonly index: number }
+  | { readonly type: "transferLeadership"; readonly to?: string }
+  | { readonly type: "snapshot"; readonly index: number; readonly data: Uint8Array };
+
+/** Messages the raft actor sends to the applier. */
+export type ApplierFeed = { readonly type: "apply"; readonly entries: readonly Entry[] } | { readonly type: "restore"; readonly snapshot: Snapshot };
+
+const MAX_COMMANDS_PER_MESSAGE = 1024;
+const MAX_SESSION_ID = 2 ** 52;
+
+export interface RaftActorOptions<M extends RoutedMessage> {
+  readonly config: NodeConfig;
+  readonly core: RaftCore<M>;
+  readonly durableLog: DurableLog;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly view: NodeView;
+  /** Storage failed: the node must stop (crash rather than corrupt). */
+  readonly onFatal: (error: unknown) => void;
+}
+
+export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>): Behaviour<RaftActorMessage<M>> {
+  const { config, core, durableLog, clock, view } = options;
+  const random = options.random.fork("session-ids");
+  const self = config.nodeId;
+  let persisting = false;
+  let persistToken = 0;
+  let pendingReady: ReturnType<RaftCore<M>["ready"]> | undefined;
+  let lastTerm = core.status().term;
+  let storage: Promise<void> = Promise.resolve();
+
+  const publish = (): void => {
+    const status = core.status();
+    if (status.role === "leader" && (view.raft.role !== "leader" || status.term !== lastTerm)) view.counters.elections++;
+    lastTerm = status.term;
+    view.raft = status;
+  };
+
+  const sendPeer = (context: ActorContext<RaftActorMessage<M>>, message: M): void => {
+    context.send<RaftActorMessage<M>>({ node: message.to, actor: ActorName.raft }, { type: "raft", message });
+  };
+
+  const toEntry = (command: Command): Uint8Array | undefined => {
+    const timeMs = clock.wallNow();
+    if (command.kind === "txn") {
+      return encodeEntryData(command.origin === undefined ? { timeMs, txn: command.txn } : { timeMs, txn: command.txn, origin: command.origin });
+    }
+    if (view.stateMachine.sessions().length >= config.maxSessions) return undefined;
+    const timeoutMs = Math.min(config.maxSessionTimeoutMs, Math.max(config.minSessionTimeoutMs, command.timeoutMs));
+    // The leader fixes id and secret so every replica applies the same session.
+    const sessionId = 1 + random.int(2 ** 26) * 2 ** 26 + random.int(2 ** 26);
+    let secret = "";
+    for (let i = 0; i < 4; i++) secret += random.int(2 ** 30).toString(16).padStart(8, "0");
+    if (sessionId >= MAX_SESSION_ID) return undefined;
+    return encodeEntryData({ timeMs, txn: { type: "createSession", sessionId, timeoutMs, secret }, origin: command.origin });
+  };
+
+  const propose = (context: ActorContext<RaftActorMessage<M>>, commands: readonly Command[]): void => {
+    const status = core.status();
+    if (status.role === "leader") {
+      const entries: Uint8Array[] = [];
+      for (const command of commands) {
+        const entry = toEntry(command);
+        if (entry !== undefined) entries.push(entry);
+      }
+      if (entries.length > 0 && core.propose(entries)) view.counters.proposals += entries.length;
+      return;
+    }
+    if (status.leader !== null && status.leader !== self) {
+      view.counters.forwards++;
+      context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "propose", commands });
+    }
+    // No known leader: dropped; the sender re-sends.
+  };
+
+  const readIndexContext = (node: string, ref: number): Uint8Array => new TextEncoder().encode(`${node}\u0000${ref}`);
+
+  const handleReadStates = (context: ActorContext<RaftActorMessage<M>>, states: readonly { index: number; context: Uint8Array }[]): void => {
+    for (const state of states) {
+      const text = new TextDecoder().decode(state.context);
+      const separator = text.lastIndexOf("\u0000");
+      const node = text.slice(0, separator);
+      const ref = Number(text.slice(separator + 1));
+      if (separator < 0 || !Number.isSafeInteger(ref)) continue;
+      if (node === self) context.send({ node: self, actor: ActorName.sessions }, { type: "readIndexDone", ref, index: state.index });
+      else context.send<RaftActorMessage<M>>({ node, actor: ActorName.raft }, { type: "readIndexResult", ref, index: state.index });
+    }
+  };
+
+  const drive = (context: ActorContext<RaftActorMessage<M>>): void => {
+    if (!persisting && core.hasReady()) {
+      const ready = core.ready();
+      pendingReady = ready;
+      for (const message of ready.messages) sendPeer(context, message);
+      if (ready.snapshot !== undefined) {
+        const snapshot = ready.snapshot;
+        context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "restore", snapshot });
+        storage = storage.then(() => durableLog.saveSnapshot(snapshot));
+      }
+      persisting = true;
+      const token = ++persistToken;
+      const started = clock.now();
+      const batch = ready.hardState === undefined ? { entries: ready.entries } : { hardState: ready.hardState, entries: ready.entries };
+      const needsSave = ready.hardState !== undefined || ready.entries.length > 0;
+      storage = storage
+        .then(() => (needsSave ? durableLog.save(batch) : undefined))
+        .then(
+          () => {
+            if (needsSave) {
+              view.counters.fsyncCount++;
+              view.counters.fsyncTotalMs += clock.now() - started;
+            }
+            context.send<RaftActorMessage<M>>(context.self, { type: "persisted", token });
+          },
+          (error: unknown) => {
+            context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: String(error) });
+          },
+        );
+    }
+    publish();
+  };
+
+  return {
+    started(context) {
+      context.setTimer("tick", config.tickMs, { type: "tick" });
+      publish();
+      drive(context);
+    },
+    receive(context, message, from) {
+      switch (message.type) {
+        case "tick":
+          context.setTimer("tick", config.tickMs, { type: "tick" });
+          core.tick();
+          break;
+        case "raft":
+          core.step(message.message);
+          break;
+        case "persisted": {
+          if (message.token !== persistToken || pendingReady === undefined) break;
+          const ready = pendingReady;
+          pendingReady = undefined;
+          persisting = false;
+          for (const peerMessage of ready.messagesAfterPersist) sendPeer(context, peerMessage);
+          if (ready.committedEntries.length > 0) {
+            context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "apply", entries: ready.committedEntries });
+          }
+          handleReadStates(context, ready.readStates);
+          core.advance();
+          break;
+        }
+        case "storageFailed":
+          context.logger.fatal({ error: message.error }, "durable log failed: stopping the node");
+          options.onFatal(new Error(message.error));
+          return;
+        case "propose":
+          propose(context, message.commands);
+          break;
+        case "readIndex":
+        case "readIndexRequest": {
+          // The frame layer has checked that a remote sender is the node it claims to be.
+          const origin = message.type === "readIndex" ? self : from?.node;
+          if (origin === undefined) break;
+          view.counters.readIndexRequests++;
+          const status = core.status();
+          if (status.role === "leader") {
+            core.readIndex(readIndexContext(origin, message.ref));
+          } else if (message.type === "readIndex" && status.leader !== null && status.leader !== self) {
+            context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "readIndexRequest", ref: message.ref });
+          }
+          break;
+        }
+        case "readIndexResult":
+          context.send({ node: self, actor: ActorName.sessions }, { type: "readIndexDone", ref: message.ref, index: message.index });
+          break;
+        case "transferLeadership": {
+          const status = core.status();
+          if (status.role !== "leader") break;
+          const target =
+            message.to ??
+            Object.entries(status.matchIndex)
+              .filter(([peer]) => peer !== self)
+              .sort((a, b) => b[1] - a[1])[0]?.[0];
+          if (target !== undefined) core.transferLeadership(target);
+          break;
+        }
+        case "snapshot": {
+          const snapshot = core.compact(message.index, message.data);
+          if (snapshot === undefined) break;
+          storage = storage.then(() => durableLog.saveSnapshot(snapshot)).then(
+            () => durableLog.compact(snapshot.meta.index),
+            (error: unknown) => {
+              context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: String(error) });
+            },
+          );
+          break;
+        }
+      }
+      drive(context);
+    },
+  };
+}
+
+/**
+ * Wire codec for the raft actor. Only the peer-facing messages are accepted;
+ * local-only messages (tick, persisted, snapshot ...) are rejected as input.
+ */
+export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M>> {
+  const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u);
+  const isRef = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0;
+  const encodeCommand = (command: Command): unknown =>
+    command.kind === "txn"
+      ? command.origin === undefined
+        ? { kind: "txn", txn: encodeTxn(command.txn) }
+        : { kind: "txn", txn: encodeTxn(command.txn), origin: [...command.origin] }
+      : { kind: "createSession", timeoutMs: command.timeoutMs, origin: [...command.origin] };
+  const decodeOrigin = (u: unknown): readonly [string, number] | undefined => {
+    if (!Array.isArray(u) || u.length !== 2 || typeof u[0] !== "string" || u[0].length > 256 || !isRef(u[1])) return undefined;
+    return [u[0], u[1]];
+  };
+  const decodeCommand = (u: unknown): Command | DecodeFailure => {
+    if (!isObject(u)) return new DecodeFailure("command: expected an object");
+    if (u["kind"] === "txn") {
+      const txn = decodeTxn(u["txn"]);
+      if (isDecodeError(txn)) return new DecodeFailure(`command.txn: ${txn.message}`);
+      if (u["origin"] === undefined) return { kind: "txn", txn };
+      const origin = decodeOrigin(u["origin"]);
+      if (origin === undefined) return new DecodeFailure("command.origin");
+      return { kind: "txn", txn, origin };
+    }
+    if (u["kind"] === "createSession") {
+      const timeoutMs = u["timeoutMs"];
+      const origin = decodeOrigin(u["origin"]);
+      if (!isRef(timeoutMs) || origin === undefined) return new DecodeFailure("command: createSession fields");
+      return { kind: "createSession", timeoutMs, origin };
+    }
+    return new DecodeFailure("command: unknown kind");
+  };
+  return {
+    encode(message) {
+      switch (message.type) {
+        case "raft":
+          return { type: "raft", message: coreCodec.encode(message.message) };
+        case "propose":
+          return { type: "propose", commands: message.commands.map(encodeCommand) };
+        case "readIndexRequest":
+          return { type: "readIndexRequest", ref: message.ref };
+        case "readIndexResult":
+          return { type: "readIndexResult", ref: message.ref, index: message.index };
+        default:
+          throw new TypeError(`raft actor message ${message.type} is local only`);
+      }
+    },
+    decode(input) {
+      if (!isObject(input)) return new DecodeFailure("expected an object");
+      switch (input["type"]) {
+        case "raft": {
+          const message = coreCodec.decode(input["message"]);
+          if (message instanceof DecodeFailure) return message;
+          return { type: "raft", message };
+        }
+        case "propose": {
+          const raw = input["commands"];
+          if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_COMMANDS_PER_MESSAGE) return new DecodeFailure("commands");
+          const commands: Command[] = [];
+          for (const item of raw) {
+            const command = decodeCommand(item);
+            if (command instanceof DecodeFailure) return command;
+            commands.push(command);
+          }
+          return { type: "propose", commands };
+        }
+        case "readIndexRequest":
+          return isRef(input["ref"]) ? { type: "readIndexRequest", ref: input["ref"] } : new DecodeFailure("ref");
+        case "readIndexResult":
+          return isRef(input["ref"]) && isRef(input["index"])
+            ? { type: "readIndexResult", ref: input["ref"], index: input["index"] }
+            : new DecodeFailure("readIndexResult fields");
+        default:
+          return new DecodeFailure("unknown raft actor message type");
+      }
+    },
+  };
+}

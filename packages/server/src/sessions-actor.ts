@@ -1,0 +1,577 @@
+/**
+ * The sessions actor: one ReliableChannel per client connection.
+ *
+ * Per session it keeps ZooKeeper's FIFO contract: writes are forwarded to the
+ * leader as they arrive (pipelined) and re-sent, as one run in seq order,
+ * until this node has applied them; a read goes to the tree only once every
+ * earlier request of its connection is answered or is itself a read already
+ * handed over, and never below the highest zxid the connection has seen
+ * (`floor`), so a session never sees the past. Responses leave in xid order.
+ */
+import type { Behaviour, ChannelFrame, Clock } from "@corral/actors";
+import { ChannelFull, ReliableChannel, channelFrameCodec, encodeChannelWireFrame, isDecodeFailure, type ReliableChannelLimits } from "@corral/actors";
+import {
+  CorralCode,
+  ErrorCode,
+  KeeperState,
+  SESSION_PROTOCOL_VERSION,
+  digestIdentity,
+  errorResult,
+  isReadOp,
+  isWriteOp,
+  type ConnectRequest,
+  type ErrorCodeValue,
+  type Id,
+  type NodeMessage,
+  type OpRequest,
+  type RequestTxn,
+  type WriteResult,
+} from "@corral/protocol";
+import type { NodeConfig } from "./config.js";
+import type { AppliedItem, ApplierMessage, SessionsFeed } from "./applier-actor.js";
+import { ActorName, type NodeView } from "./node-view.js";
+import type { Command, RaftActorMessage } from "./raft-actor.js";
+import { isClientMessage, sessionBodyCodec, type SessionBody } from "./session-codec.js";
+import type { TrackerMessage } from "./tracker-actor.js";
+
+export type SessionsMessage =
+  | SessionsFeed
+  | { readonly type: "frame"; readonly from: string; readonly payload: unknown }
+  | { readonly type: "channelFailed"; readonly key: string }
+  | { readonly type: "readIndexDone"; readonly ref: number; readonly index: number }
+  | { readonly type: "retry" }
+  | { readonly type: "touch" }
+  | { readonly type: "shutdown" };
+
+interface Pending {
+  readonly xid: number;
+  readonly request: OpRequest;
+  readonly kind: "write" | "read" | "sync" | "watch" | "auth";
+  dispatched: boolean;
+  /** Waiting for a read index from the leader. */
+  readIndexRef: number | undefined;
+  response?: NodeMessage;
+}
+
+interface Connection {
+  readonly id: number;
+  readonly key: string;
+  readonly endpoint: string;
+  readonly channel: ReliableChannel<SessionBody>;
+  state: "new" | "creating" | "attaching" | "open" | "closing";
+  sessionId: number;
+  requestedTimeoutMs: number;
+  createRef: number;
+  auth: Id[];
+  lastXid: number;
+  /** Highest zxid this connection has been shown: no answer may come from an older state. */
+  floor: number;
+  readonly queue: Pending[];
+  closingSince: number;
+}
+
+interface TrackedWrite {
+  readonly connection: Connection;
+  readonly pending: Pending;
+  readonly txn: RequestTxn;
+}
+
+export interface SessionsActorOptions {
+  readonly config: NodeConfig;
+  readonly clock: Clock;
+  readonly view: NodeView;
+  readonly sendFrame: (to: string, bytes: Uint8Array) => void;
+  readonly channelLimits?: Partial<ReliableChannelLimits>;
+}
+
+const frameCodec = channelFrameCodec(sessionBodyCodec);
+const MAX_COMMANDS_PER_FORWARD = 512;
+const CLOSING_GRACE_MS = 5_000;
+
+export function sessionsActor(options: SessionsActorOptions): Behaviour<SessionsMessage> {
+  const { config, clock, view } = options;
+  const self = config.nodeId;
+  const raft = { node: self, actor: ActorName.raft };
+  const applier = { node: self, actor: ActorName.applier };
+  const frameOptions = { clusterTag: config.clusterName, maxFrameBytes: config.maxFrameBytes };
+  const connections = new Map<string, Connection>();
+  const byId = new Map<number, Connection>();
+  const bySession = new Map<number, Connection>();
+  const creating = new Map<number, Connection>();
+  const writes = new Map<number, Map<number, TrackedWrite>>();
+  const readIndexWaits = new Map<number, { connection: Connection; pending: Pending }>();
+  const touched = new Set<number>();
+  let nextConnectionId = 1;
+  let nextRef = 1;
+  let sessionTokens = config.maxNewSessionsPerSecond;
+  let tokensAt = clock.now();
+  let tell: (to: { node: string; actor: string }, message: unknown) => void = () => undefined;
+  let selfTell: (message: SessionsMessage) => void = () => undefined;
+
+  const publish = (): void => {
+    view.connections = connections.size;
+    view.sessionsHere = bySession.size;
+  };
+
+  const send = (connection: Connection, message: NodeMessage): void => {
+    if (connection.channel.state !== "open") return;
+    const sent = connection.channel.send(message);
+    // A client that reads nothing while asking for more has used up its channel: drop it, it will reconnect.
+    if (sent instanceof ChannelFull) fail(connection, "channel full");
+  };
+
+  const fail = (connection: Connection, reason: string): void => {
+    if (!connections.has(connection.key)) return;
+    options.sendFrame(connection.endpoint, encodeFrame(ReliableChannel.resetFrame(connection.channel.channelId)) ?? new Uint8Array());
+    connection.channel.close();
+    remove(connection, reason);
+  };
+
+  const remove = (connection: Connection, reason: string): void => {
+    if (!connections.delete(connection.key)) return;
+    byId.delete(connection.id);
+    if (connection.state === "creating") creating.delete(connection.createRef);
+    if (connection.sessionId !== 0 && bySession.get(connection.sessionId) === connection) {
+      bySession.delete(connection.sessionId);
+      tell(applier, { type: "dropWatches", sessionId: connection.sessionId } satisfies ApplierMessage);
+      const tracked = writes.get(connection.sessionId);
+      if (tracked !== undefined) {
+        for (const [seq, write] of tracked) if (write.connection === connection) tracked.delete(seq);
+        if (tracked.size === 0) writes.delete(connection.sessionId);
+      }
+    }
+    for (const [ref, wait] of readIndexWaits) if (wait.connection === connection) readIndexWaits.delete(ref);
+    publish();
+    void reason;
+  };
+
+  const encodeFrame = (frame: ChannelFrame<SessionBody>): Uint8Array | undefined => {
+    const bytes = encodeChannelWireFrame(frameCodec.encode(frame), frameOptions);
+    return bytes instanceof Uint8Array ? bytes : undefined;
+  };
+
+  const openConnection = (endpoint: string, channelId: string): Connection => {
+    const key = `${endpoint}\u0000${channelId}`;
+    const id = nextConnectionId++;
+    const channel = new ReliableChannel<SessionBody>({
+      clock,
+      channelId,
+      limits: options.channelLimits ?? {},
+      send: (frame) => {
+        const bytes = encodeFrame(frame);
+        if (bytes === undefined) {
+          view.counters.rejectedRequests++;
+          return;
+        }
+        options.sendFrame(endpoint, bytes);
+      },
+      onDeliver: (body) => deliver(id, body),
+      onFailure: () => selfTell({ type: "channelFailed", key }),
+    });
+    const connection: Connection = {
+      id,
+      key,
+      endpoint,
+      channel,
+      state: "new",
+      sessionId: 0,
+      requestedTimeoutMs: 0,
+      createRef: 0,
+      auth: [],
+      lastXid: -1,
+      floor: 0,
+      queue: [],
+      closingSince: 0,
+    };
+    connections.set(key, connection);
+    byId.set(id, connection);
+    publish();
+    return connection;
+  };
+
+  const connectFailed = (connection: Connection, code: ErrorCodeValue, message: string): void => {
+    send(connection, { type: "connectFailed", code, message });
+    connection.state = "closing";
+    connection.closingSince = clock.now();
+  };
+
+  const authIds = (auth: ConnectRequest["auth"]): Id[] | undefined => {
+    const ids: Id[] = [];
+    for (const entry of auth) {
+      if (entry.scheme !== "digest") return undefined;
+      const colon = entry.credentials.indexOf(":");
+      if (colon <= 0) return undefined;
+      ids.push(digestIdentity(entry.credentials.slice(0, colon), entry.credentials.slice(colon + 1)));
+    }
+    return ids;
+  };
+
+  const takeSessionToken = (): boolean => {
+    const now = clock.now();
+    sessionTokens = Math.min(config.maxNewSessionsPerSecond, sessionTokens + ((now - tokensAt) / 1000) * config.maxNewSessionsPerSecond);
+    tokensAt = now;
+    if (sessionTokens < 1) return false;
+    sessionTokens -= 1;
+    return true;
+  };
+
+  const propose = (commands: readonly Command[]): void => {
+    for (let start = 0; start < commands.length; start += MAX_COMMANDS_PER_FORWARD) {
+      tell(raft, { type: "propose", commands: commands.slice(start, start + MAX_COMMANDS_PER_FORWARD) } satisfies RaftActorMessage<never>);
+    }
+  };
+
+  const handleConnect = (connection: Connection, connect: ConnectRequest): void => {
+    if (connection.state !== "new") {
+      connectFailed(connection, ErrorCode.BadArguments, "connect sent twice on one connection");
+      return;
+    }
+    if (connect.protocolVersion !== SESSION_PROTOCOL_VERSION) {
+      connectFailed(connection, ErrorCode.BadArguments, `protocol version ${connect.protocolVersion} is not ${SESSION_PROTOCOL_VERSION}`);
+      return;
+    }
+    const auth = authIds(connect.auth);
+    if (auth === undefined) {
+      connectFailed(connection, ErrorCode.AuthFailed, "only digest credentials \"user:password\" are supported");
+      return;
+    }
+    connection.auth = auth;
+    connection.floor = connect.lastZxidSeen;
+    if (connect.sessionId === null) {
+      if (!takeSessionToken()) {
+        connectFailed(connection, CorralCode.TooManyRequests, "too many new sessions: retry later");
+        return;
+      }
+      connection.state = "creating";
+      connection.requestedTimeoutMs = connect.timeoutMs;
+      connection.createRef = nextRef++;
+      creating.set(connection.createRef, connection);
+      propose([{ kind: "createSession", timeoutMs: connect.timeoutMs, origin: [self, connection.createRef] }]);
+      return;
+    }
+    if (connect.secret === null) {
+      connectFailed(connection, ErrorCode.AuthFailed, "a session id needs its secret");
+      return;
+    }
+    connection.state = "attaching";
+    connection.sessionId = connect.sessionId;
+    tell(applier, {
+      type: "attach",
+      conn: connection.id,
+      sessionId: connect.sessionId,
+      secret: connect.secret,
+      lastZxidSeen: connect.lastZxidSeen,
+      watches: connect.watches,
+    } satisfies ApplierMessage);
+  };
+
+  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number): void => {
+    const previous = bySession.get(sessionId);
+    if (previous !== undefined && previous !== connection) {
+      // The client moved to a new connection here: the old one is stale. Its watches now belong to the new one.
+      bySession.delete(sessionId);
+      previous.sessionId = 0;
+      fail(previous, "replaced");
+    }
+    connection.state = "open";
+    connection.sessionId = sessionId;
+    connection.floor = Math.max(connection.floor, zxid);
+    bySession.set(sessionId, connection);
+    touched.add(sessionId);
+    publish();
+    send(connection, { type: "connected", sessionId, secret, timeoutMs, nodeId: self, zxid });
+  };
+
+  const answer = (connection: Connection, pending: Pending, zxid: number, result: Extract<NodeMessage, { type: "response" }>["result"]): void => {
+    connection.floor = Math.max(connection.floor, zxid);
+    pending.response = { type: "response", xid: pending.xid, zxid, result };
+  };
+
+  /** Send answered responses from the head, then hand over what may go now. */
+  const flush = (connection: Connection): void => {
+    const queue = connection.queue;
+    while (queue.length > 0 && queue[0]!.response !== undefined) send(connection, queue.shift()!.response!);
+    for (const pending of queue) {
+      if (pending.response !== undefined || pending.kind === "write") {
+        if (pending.kind === "write" && pending.response === undefined) return; // later reads wait for this write
+        continue;
+      }
+      if (pending.readIndexRef !== undefined) return; // the leader's answer sets the floor for what follows
+      if (pending.dispatched) continue;
+      dispatch(connection, pending);
+      if (pending.readIndexRef !== undefined) return;
+    }
+  };
+
+  const dispatch = (connection: Connection, pending: Pending): void => {
+    const op = pending.request.op;
+    if (pending.kind === "auth" && op.type === "addAuth") {
+      pending.dispatched = true;
+      const ids = op.scheme === "digest" ? authIds([{ scheme: op.scheme, credentials: op.credentials }]) : undefined;
+      if (ids === undefined) answer(connection, pending, connection.floor, errorResult(ErrorCode.AuthFailed));
+      else {
+        connection.auth = [...connection.auth, ...ids];
+        answer(connection, pending, connection.floor, { type: "addAuth" });
+      }
+      return;
+    }
+    if (pending.kind === "sync" || (pending.kind === "read" && pending.request.linearizable === true)) {
+      const ref = nextRef++;
+      pending.readIndexRef = ref;
+      readIndexWaits.set(ref, { connection, pending });
+      tell(raft, { type: "readIndex", ref } satisfies RaftActorMessage<never>);
+      return;
+    }
+    handOver(connection, pending, connection.floor);
+  };
+
+  const handOver = (connection: Connection, pending: Pending, minIndex: number): void => {
+    pending.dispatched = true;
+    connection.floor = Math.max(connection.floor, minIndex);
+    const op = pending.request.op;
+    if (op.type === "sync") {
+      tell(applier, { type: "wait", conn: connection.id, xid: pending.xid, minIndex: connection.floor, result: { type: "sync", path: op.path } } satisfies ApplierMessage);
+    } else if (op.type === "addWatch" || op.type === "removeWatches") {
+      tell(applier, { type: "watchOp", conn: connection.id, xid: pending.xid, sessionId: connection.sessionId, op } satisfies ApplierMessage);
+    } else if (isReadOp(op)) {
+      tell(applier, {
+        type: "read",
+        conn: connection.id,
+        xid: pending.xid,
+        op,
+        caller: { sessionId: connection.sessionId, auth: connection.auth },
+        minIndex: connection.floor,
+      } satisfies ApplierMessage);
+    }
+  };
+
+  const handleRequest = (connection: Connection, request: OpRequest): void => {
+    view.counters.requests[request.op.type] = (view.counters.requests[request.op.type] ?? 0) + 1;
+    if (request.xid <= connection.lastXid) {
+      // xids must grow; an old xid is a client bug. Answer nothing for it: its slot was answered already.
+      view.counters.rejectedRequests++;
+      return;
+    }
+    connection.lastXid = request.xid;
+    const op = request.op;
+    const kind: Pending["kind"] = isWriteOp(op) ? "write" : op.type === "sync" ? "sync" : op.type === "addAuth" ? "auth" : isReadOp(op) ? "read" : "watch";
+    const pending: Pending = { xid: request.xid, request, kind, dispatched: false, readIndexRef: undefined };
+    const queueLength = connection.queue.length;
+    if (kind === "write") {
+      if (queueLength >= 2 * config.maxOutstandingPerSession) {
+        // Refusing a write would leave a hole in the session's seq order; dropping the connection does not (the client re-sends).
+        view.counters.rejectedRequests++;
+        fail(connection, "outstanding write bound exceeded");
+        return;
+      }
+      connection.queue.push(pending);
+      const txn: RequestTxn = { type: "request", sessionId: connection.sessionId, seq: request.seq!, auth: connection.auth, op: op as RequestTxn["op"] };
+      let tracked = writes.get(connection.sessionId);
+      if (tracked === undefined) {
+        tracked = new Map();
+        writes.set(connection.sessionId, tracked);
+      }
+      tracked.set(txn.seq, { connection, pending, txn });
+      pending.dispatched = true;
+      propose([{ kind: "txn", txn }]);
+      return;
+    }
+    connection.queue.push(pending);
+    if (queueLength >= config.maxOutstandingPerSession) {
+      view.counters.rejectedRequests++;
+      pending.dispatched = true;
+      answer(connection, pending, connection.floor, errorResult(CorralCode.TooManyRequests));
+    }
+    flush(connection);
+  };
+
+  const deliver = (connectionId: number, body: SessionBody): void => {
+    const connection = byId.get(connectionId);
+    if (connection === undefined) return;
+    if (!isClientMessage(body)) {
+      view.counters.malformedMessages++;
+      return;
+    }
+    if (connection.sessionId !== 0) touched.add(connection.sessionId);
+    switch (body.type) {
+      case "connect":
+        handleConnect(connection, body);
+        return;
+      case "ping":
+        if (connection.state === "open") send(connection, { type: "pong", zxid: Math.max(connection.floor, view.appliedIndex) });
+        return;
+      case "close":
+        if (connection.state !== "open") return;
+        propose([{ kind: "txn", txn: { type: "closeSession", sessionId: connection.sessionId, reason: "closed" } }]);
+        return;
+      case "request":
+        if (connection.state !== "open") {
+          send(connection, { type: "response", xid: body.xid, zxid: connection.floor, result: errorResult(ErrorCode.ConnectionLoss) });
+          return;
+        }
+        handleRequest(connection, body);
+        return;
+    }
+  };
+
+  const applyItem = (item: AppliedItem): void => {
+    switch (item.kind) {
+      case "event": {
+        const connection = bySession.get(item.sessionId);
+        if (connection !== undefined && connection.state === "open") {
+          send(connection, { type: "event", event: item.event.type, state: KeeperState.SyncConnected, path: item.event.path, zxid: item.event.zxid });
+        }
+        return;
+      }
+      case "result": {
+        const tracked = writes.get(item.sessionId);
+        const write = tracked?.get(item.seq);
+        if (tracked === undefined || write === undefined) return;
+        tracked.delete(item.seq);
+        if (tracked.size === 0) writes.delete(item.sessionId);
+        answer(write.connection, write.pending, item.zxid, item.result as WriteResult);
+        flush(write.connection);
+        return;
+      }
+      case "sessionCreated": {
+        if (item.origin === undefined || item.origin[0] !== self) return;
+        const connection = creating.get(item.origin[1]);
+        if (connection === undefined || connection.state !== "creating") return;
+        creating.delete(item.origin[1]);
+        becomeOpen(connection, item.sessionId, item.secret, item.timeoutMs, item.zxid);
+        return;
+      }
+      case "sessionClosed": {
+        writes.delete(item.sessionId);
+        const connection = bySession.get(item.sessionId);
+        if (connection === undefined) return;
+        send(connection, { type: "sessionEnded", code: item.expired ? ErrorCode.SessionExpired : ErrorCode.Ok });
+        bySession.delete(item.sessionId);
+        connection.state = "closing";
+        connection.closingSince = clock.now();
+        publish();
+        return;
+      }
+    }
+  };
+
+  const handleFrame = (from: string, payload: unknown): void => {
+    const frame = frameCodec.decode(payload);
+    if (isDecodeFailure(frame)) {
+      view.counters.malformedMessages++;
+      return;
+    }
+    const key = `${from}\u0000${frame.i}`;
+    let connection = connections.get(key);
+    if (connection === undefined) {
+      if (!ReliableChannel.canOpen(frame, options.channelLimits ?? {}) || connections.size >= config.maxConnections) {
+        const bytes = encodeFrame(ReliableChannel.resetFrame(frame.i));
+        if (bytes !== undefined && frame.t !== "x") options.sendFrame(from, bytes);
+        return;
+      }
+      connection = openConnection(from, frame.i);
+    }
+    connection.channel.receive(frame);
+  };
+
+  const retry = (): void => {
+    for (const [sessionId, tracked] of writes) {
+      if (!bySession.has(sessionId)) continue;
+      // The whole unapplied run, in seq order: the tree applies a seq only after its predecessor.
+      const run = [...tracked.values()].sort((a, b) => a.txn.seq - b.txn.seq).map((write): Command => ({ kind: "txn", txn: write.txn }));
+      propose(run);
+    }
+    for (const connection of creating.values()) {
+      propose([{ kind: "createSession", timeoutMs: connection.requestedTimeoutMs, origin: [self, connection.createRef] }]);
+    }
+    for (const ref of readIndexWaits.keys()) tell(raft, { type: "readIndex", ref } satisfies RaftActorMessage<never>);
+    const now = clock.now();
+    for (const connection of [...connections.values()]) {
+      if (connection.state === "closing") {
+        const stats = connection.channel.stats();
+        if ((stats.inFlight === 0 && stats.queued === 0) || now - connection.closingSince > CLOSING_GRACE_MS) {
+          connection.channel.close();
+          remove(connection, "closed");
+        }
+      }
+    }
+  };
+
+  const touchIntervalMs = Math.max(config.tickMs, Math.floor(config.minSessionTimeoutMs / 3));
+
+  return {
+    started(context) {
+      tell = (to, message) => {
+        context.send(to, message);
+      };
+      selfTell = (message) => {
+        context.send(context.self, message);
+      };
+      context.setTimer("retry", config.forwardRetryMs, { type: "retry" });
+      context.setTimer("touch", touchIntervalMs, { type: "touch" });
+    },
+    receive(context, message) {
+      switch (message.type) {
+        case "frame":
+          handleFrame(message.from, message.payload);
+          return;
+        case "channelFailed": {
+          const connection = connections.get(message.key);
+          if (connection !== undefined) remove(connection, "channel failed");
+          return;
+        }
+        case "applied":
+          for (const item of message.items) applyItem(item);
+          return;
+        case "answer": {
+          const connection = byId.get(message.conn);
+          if (connection === undefined) return;
+          const pending = connection.queue.find((p) => p.xid === message.xid);
+          if (pending === undefined || pending.response !== undefined) return;
+          answer(connection, pending, message.zxid, message.result);
+          flush(connection);
+          return;
+        }
+        case "attachResult": {
+          const connection = byId.get(message.conn);
+          if (connection === undefined || connection.state !== "attaching") return;
+          if (!message.ok) {
+            connection.sessionId = 0;
+            connectFailed(connection, message.code, message.message);
+            return;
+          }
+          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid);
+          for (const event of message.missed) {
+            send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
+          }
+          return;
+        }
+        case "readIndexDone": {
+          const wait = readIndexWaits.get(message.ref);
+          if (wait === undefined) return;
+          readIndexWaits.delete(message.ref);
+          wait.pending.readIndexRef = undefined;
+          handOver(wait.connection, wait.pending, message.index);
+          flush(wait.connection);
+          return;
+        }
+        case "retry":
+          context.setTimer("retry", config.forwardRetryMs, { type: "retry" });
+          retry();
+          return;
+        case "touch": {
+          context.setTimer("touch", touchIntervalMs, { type: "touch" });
+          const leader = view.raft.leader;
+          if (touched.size > 0 && leader !== null) {
+            context.send<TrackerMessage>({ node: leader, actor: ActorName.tracker }, { type: "touch", sessionIds: [...touched] });
+          }
+          touched.clear();
+          return;
+        }
+        case "shutdown":
+          for (const connection of [...connections.values()]) fail(connection, "node stopping");
+          return;
+      }
+    },
+  };
+}
