@@ -46,9 +46,10 @@ export interface Model<State, Input, Output> {
   init(): State;
   /**
    * Applies `input` to `state`; `ok` is false when `output` could not have been
-   * produced from `state`. With `output === UNKNOWN`, return the state in which
-   * the operation took effect (with whatever output it would have had) and `ok: true`
-   * unless the input can never be applied.
+   * produced from `state`. With `output === UNKNOWN`, return `ok: true` and the
+   * state in which the operation took effect (with whatever output it would have
+   * had, failures included): "never took effect" is covered by the checker
+   * placing the operation last, which needs `ok: true` from any state.
    */
   step(state: State, input: Input, output: Output | Unknown): StepResult<State>;
   /** Structural equality of states (the state cache relies on it). */
