@@ -23,6 +23,8 @@ export class Progress {
   snapshotOffset = 0;
   /** Heard from in the current check-quorum window. */
   recentActive = false;
+  /** Heartbeat responses seen while match stayed below the leader's last index (stall detection). */
+  stalledHeartbeats = 0;
   readonly inflights: Inflights;
 
   constructor(
@@ -70,6 +72,7 @@ export class Progress {
     let updated = false;
     if (this.match < index) {
       this.match = index;
+      this.stalledHeartbeats = 0;
       updated = true;
     }
     if (this.next < index + 1) this.next = index + 1;

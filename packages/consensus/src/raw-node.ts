@@ -518,10 +518,10 @@ export class RawNode {
       self.becomeReplicate();
       self.recentActive = true;
     }
-    // No conf change until everything in the log now is applied (single-server change safety).
-    this.pendingConfIndex = this.log.lastIndex();
     // §5.4.2 / §8: a no-op of our term lets us commit earlier entries and serve reads.
     this.appendAsLeader([{ type: EntryType.Noop, data: new Uint8Array(0) }]);
+    // No conf change until our no-op is applied: the fix to the single-server change bug.
+    this.pendingConfIndex = this.log.lastIndex();
     this.bcastAppend();
   }
 
@@ -722,8 +722,18 @@ export class RawNode {
         if (pr === undefined) return this.drop("respFromNonMember");
         pr.recentActive = true;
         pr.probeSent = false;
-        if (pr.state === ProgressState.Snapshot) this.sendSnapshotChunk(m.from, pr);
-        else if (pr.match < this.log.lastIndex()) this.sendAppends(m.from, pr, false);
+        if (pr.state === ProgressState.Snapshot) {
+          this.sendSnapshotChunk(m.from, pr);
+        } else if (pr.match < this.log.lastIndex()) {
+          // Lost appends leave a replicating peer without acks: after two quiet heartbeat
+          // rounds, fall back to probing from its match (retransmission).
+          if (pr.state === ProgressState.Replicate && ++pr.stalledHeartbeats >= 3) {
+            pr.becomeProbe();
+            pr.stalledHeartbeats = 0;
+          }
+          // A probe must go out even if empty: it is how we learn where the peer's log matches.
+          this.sendAppends(m.from, pr, pr.state === ProgressState.Probe);
+        }
         if (m.readSeq > (this.readAcks.get(m.from) ?? 0)) {
           this.readAcks.set(m.from, m.readSeq);
           this.releaseReads();
