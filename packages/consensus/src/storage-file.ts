@@ -553,6 +553,14 @@ export class FileDurableLog implements DurableLog {
     const invalid = this.validateSnapshot(snapshot.meta, snapshot.data);
     if (invalid !== null) throw new StorageInvalidInputError(invalid);
     const { index, term } = snapshot.meta;
+    if (index <= this.acceptedSnapshot.index) {
+      // Not newer than the stored snapshot: nothing to write (as MemoryDurableLog);
+      // the no-op compact keeps resolution in call order.
+      await new Promise<void>((resolve, reject) => {
+        this.enqueue({ kind: "compact", index: this.acceptedSnapshot.index, resolve, reject });
+      });
+      return;
+    }
     // Raft §7: a log holding the snapshot's last entry keeps what follows it;
     // any other log is superseded entirely.
     const reset = this.terms.termAt(index) !== term;
@@ -566,7 +574,6 @@ export class FileDurableLog implements DurableLog {
 
   private validateSnapshot(meta: SnapshotMeta, data: Uint8Array): string | null {
     if (!Number.isSafeInteger(meta.index) || meta.index < 1 || !isNonNegativeSafeInteger(meta.term)) return "snapshot index must be a positive safe integer and term a non-negative one";
-    if (meta.index < this.acceptedSnapshot.index) return `snapshot at ${meta.index} is older than the stored one at ${this.acceptedSnapshot.index}`;
     if (meta.index === this.acceptedSnapshot.index && meta.term !== this.acceptedSnapshot.term) return `a snapshot at ${meta.index} with term ${this.acceptedSnapshot.term} is already stored`;
     const isStrings = (value: unknown): boolean => Array.isArray(value) && value.every((item) => typeof item === "string");
     if (!isStrings(meta.conf.voters) || !isStrings(meta.conf.learners) || (meta.conf.votersOutgoing !== undefined && !isStrings(meta.conf.votersOutgoing))) return "snapshot conf must hold string arrays";
@@ -578,9 +585,10 @@ export class FileDurableLog implements DurableLog {
     const refusal = this.refusal();
     if (refusal !== null) throw refusal;
     if (!isNonNegativeSafeInteger(index)) throw new StorageInvalidInputError("compact index must be a non-negative safe integer");
-    if (index > this.acceptedSnapshot.index) throw new StorageInvalidInputError(`compact(${index}) beyond the snapshot at ${this.acceptedSnapshot.index}`);
+    // Entries above the snapshot are never dropped: compaction stops at the snapshot (as MemoryDurableLog).
+    const upTo = Math.min(index, this.acceptedSnapshot.index);
     await new Promise<void>((resolve, reject) => {
-      this.enqueue({ kind: "compact", index, resolve, reject });
+      this.enqueue({ kind: "compact", index: upTo, resolve, reject });
     });
   }
 

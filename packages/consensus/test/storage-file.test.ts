@@ -175,7 +175,9 @@ describe("FileDurableLog segments", () => {
     expect((await segmentFiles(directory)).length).toBe(before.length);
     await first.log.compact(2);
     expect((await segmentFiles(directory)).length).toBe(before.length);
-    await expect(first.log.compact(30)).rejects.toBeInstanceOf(StorageInvalidInputError);
+    // Beyond the snapshot, compaction stops at the snapshot: entries above it stay.
+    await first.log.compact(30);
+    await expect(first.log.compact(-1)).rejects.toBeInstanceOf(StorageInvalidInputError);
     await first.log.close();
     const { recovered } = await start({ segmentMaxBytes: 1024 });
     expect(plain(recovered.entries)).toEqual(plain(entries(4, 40, 1, 100)));
@@ -269,7 +271,9 @@ describe("FileDurableLog refuses bad input and changes nothing", () => {
     for (const batch of invalid) await expect(log.save(batch)).rejects.toBeInstanceOf(StorageInvalidInputError);
     await log.saveSnapshot(snapshot(3, 2));
     await expect(log.save({ entries: [entry(3, 2)] })).rejects.toBeInstanceOf(StorageInvalidInputError);
-    await expect(log.saveSnapshot(snapshot(2, 1))).rejects.toBeInstanceOf(StorageInvalidInputError);
+    await expect(log.saveSnapshot(snapshot(3, 1))).rejects.toBeInstanceOf(StorageInvalidInputError);
+    // An older snapshot is a no-op, as in MemoryDurableLog.
+    await log.saveSnapshot(snapshot(2, 1));
     await log.save({ entries: [entry(5, 2)] });
     await log.close();
     const { recovered } = await start();
