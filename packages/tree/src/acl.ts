@@ -80,6 +80,9 @@ function validDigestId(id: string): boolean {
  */
 export function fixupAcl(acl: readonly ACL[], auth: readonly Id[], maxEntries: number): ACL[] | undefined {
   if (acl.length === 0 || acl.length > maxEntries) return undefined;
+  const only = acl[0]!;
+  // Fast path for the common OPEN_ACL_UNSAFE-like list.
+  if (acl.length === 1 && only.id.scheme === "world" && only.id.id === "anyone" && isValidPerms(only.perms)) return acl as ACL[];
   const out: ACL[] = [];
   const seen = new Set<string>();
   const push = (entry: ACL): void => {

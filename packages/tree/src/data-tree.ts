@@ -160,6 +160,29 @@ export interface SessionState {
 }
 
 const EMPTY_DATA = new Uint8Array(0);
+const SLAB_BYTES = 64 * 1024;
+const SLAB_MAX_PIECE_BYTES = 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * Copies znode data. Small values are carved out of shared 64 KiB slabs: a
+ * separate ArrayBuffer per znode costs more than the data itself at a million
+ * nodes. A slab is freed by GC once no znode views it.
+ */
+function copyData(data: Uint8Array): Uint8Array {
+  const length = data.byteLength;
+  if (length === 0) return EMPTY_DATA;
+  if (length > SLAB_MAX_PIECE_BYTES) return data.slice();
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const piece = slab.subarray(slabUsed, slabUsed + length);
+  piece.set(data);
+  slabUsed += length;
+  return piece;
+}
 const HASH_NODE_META = 1;
 const HASH_NODE_DATA = 2;
 const HASH_SESSION = 3;
@@ -478,7 +501,7 @@ export class DataTree {
 
     const kind = mode === CreateMode.Container ? NodeKind.Container : isTtlMode(mode) ? NodeKind.Ttl : NodeKind.Normal;
     const owner = isEphemeralMode(mode) ? sessionId : 0;
-    const data = op.data.byteLength === 0 ? EMPTY_DATA : op.data.slice();
+    const data = copyData(op.data);
     const node = new ZNode(data, this.aclCache.acquire(acl), ctx.zxid, ctx.zxid, ctx.zxid, ctx.timeMs, ctx.timeMs, 0, 0, 0, owner, kind, kind === NodeKind.Ttl ? op.ttlMs! : 0);
     const oldCversion = parent.cversion;
     const oldPzxid = parent.pzxid;
@@ -540,7 +563,7 @@ export class DataTree {
     if (op.version !== -1 && node.version !== op.version) throw new Abort(ErrorCode.BadVersion, op.path);
     const old = { data: node.data, version: node.version, mzxid: node.mzxid, mtime: node.mtime };
     const path = op.path;
-    this.updateData(path, node, op.data.byteLength === 0 ? EMPTY_DATA : op.data.slice());
+    this.updateData(path, node, copyData(op.data));
     this.updateMeta(path, node, () => {
       node.version = old.version + 1;
       node.mzxid = ctx.zxid;
