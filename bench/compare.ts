@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 import { drivers, systemOrder } from "./compare/drivers.js";
@@ -25,6 +26,7 @@ interface Options {
   readonly failover: FailoverKnobs;
   readonly resultsDirectory: string;
   readonly write: boolean;
+  readonly primeMs: number;
 }
 
 const usage = `usage: pnpm bench compare [options]
@@ -38,6 +40,8 @@ const usage = `usage: pnpm bench compare [options]
   --payload-bytes N        payload of create/setData/mixed (default 100)
   --pre-kill-s N           failover: seconds of writes before the kill (default 4)
   --max-recovery-s N       failover: give up after N seconds (default 30)
+  --prime-s N              unmeasured mixed load after each system starts, so JITs
+                           and caches are warm before the first workload (default 5; 0 = off)
   --results-dir DIR        where results go (default bench/results)
   --no-write               do not write results files
 workloads:
@@ -64,6 +68,7 @@ function parseOptions(args: readonly string[]): Options | "help" {
   let payloadBytes = 100;
   let failover = defaultFailoverKnobs;
   let resultsDirectory = join(benchDirectory, "results");
+  let primeMs = 5_000;
   for (let index = 0; index < args.length; index += 1) {
     const flag = args[index];
     const next = (): string | undefined => args[(index += 1)];
@@ -109,6 +114,9 @@ function parseOptions(args: readonly string[]): Options | "help" {
       case "--max-recovery-s":
         failover = { ...failover, maxRecoveryMs: positiveNumber(flag, next()) * 1000 };
         break;
+      case "--prime-s":
+        primeMs = positiveNumber(flag, next(), true) * 1000;
+        break;
       case "--results-dir":
         resultsDirectory = next() ?? resultsDirectory;
         break;
@@ -117,7 +125,7 @@ function parseOptions(args: readonly string[]): Options | "help" {
     }
   }
   if (workloads.length === 0) throw new CompareError("BadArgument", "no workloads selected");
-  return { install, write, systems, workloads, knobs: { clients, depth, durationMs, warmupMs, payloadBytes }, failover, resultsDirectory };
+  return { install, write, systems, workloads, knobs: { clients, depth, durationMs, warmupMs, payloadBytes }, failover, resultsDirectory, primeMs };
 }
 
 function progressWriter(): { progress: (line: string) => void; log: (line: string) => void } {
@@ -195,14 +203,18 @@ export async function main(args: string[]): Promise<void> {
       ran.push(status.system);
       const index = statuses.indexOf(status);
       statuses[index] = { ...status, version: driver.version !== "unknown" ? driver.version : status.version };
+      if (options.primeMs > 0) {
+        output.log(`compare: priming ${status.system} with ${options.primeMs / 1000} s of unmeasured mixed load`);
+        await runWorkload("mixed", { driver, knobs: { ...options.knobs, warmupMs: 0, durationMs: options.primeMs }, progress: output.progress });
+      }
       for (const workload of options.workloads) {
         try {
           const result = await runWorkload(workload, { driver, knobs: options.knobs, progress: output.progress }, options.failover);
           results.push(result);
           const summary = result.kind === "throughput"
             ? `${result.opsPerSecond} ops/s p50 ${result.latency.p50Ms} ms p99 ${result.latency.p99Ms} ms errors ${result.errors}`
-            : `first write ${result.firstWriteMs ?? "none"} ms, 80 % throughput ${result.fullThroughputMs ?? "none"} ms, sessions ${result.sessionsSurvived}/${result.sessionsTotal}`;
-          output.log(`[${status.system}] ${workload}: ${summary}`);
+            : `new leader ${result.electionMs ?? "none"} ms, first write ${result.firstWriteMs ?? "none"} ms (${result.firstWriteCriterion}), 80 % throughput ${result.fullThroughputMs ?? "none"} ms, sessions ${result.sessionsSurvived}/${result.sessionsTotal}`;
+          output.log(`[${status.system}] ${workload}: ${summary}${result.firstError === undefined ? "" : ` (first error: ${result.firstError})`}`);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           results.push({ kind: "error", workload, system: status.system, message });
@@ -223,6 +235,7 @@ export async function main(args: string[]): Promise<void> {
   notes.push("Each system is a 3-member ensemble on 127.0.0.1 with default durability (ZooKeeper forceSync=yes, etcd WAL fsync), all in this machine with the load generator (one Node process).");
   notes.push("Reads use each system's default: ZooKeeper serves from the connected member, etcd reads are linearizable.");
 
+  notes.push(`load average at the end: ${loadavg().map((value) => value.toFixed(2)).join(" / ")} (on ${machine.cores} cores)`);
   const finishedAt = new Date();
   const report: CompareReport = {
     date: startedAt.toISOString().slice(0, 10),

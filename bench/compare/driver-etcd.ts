@@ -7,7 +7,7 @@
  * hold for ephemeral state: a lease kept alive by the client.
  */
 import { Etcd3, type Lease } from "etcd3";
-import { CompareError, type BenchClient, type DriverFactory, type DriverOptions, type KilledLeader, type SystemDriver } from "./types.js";
+import { CompareError, type LeaderTerm, type BenchClient, type DriverFactory, type DriverOptions, type KilledLeader, type SystemDriver } from "./types.js";
 import { detectEtcd, EtcdCluster } from "./peers.js";
 import { makeOwnedDirectory, removeOwnedDirectory } from "./processes.js";
 
@@ -55,8 +55,10 @@ class EtcdBenchClient implements BenchClient {
     return result.succeeded;
   }
 
-  async setData(path: string, data: Uint8Array): Promise<void> {
-    await this.client.put(path).value(toBuffer(data)).exec();
+  async setData(path: string, data: Uint8Array): Promise<LeaderTerm> {
+    const response = await this.client.put(path).value(toBuffer(data)).exec();
+    const term = response.header?.raft_term;
+    return term === undefined ? undefined : BigInt(term);
   }
 
   async getData(path: string): Promise<Uint8Array> {
@@ -81,7 +83,9 @@ class EtcdBenchClient implements BenchClient {
   }
 
   async lockCycle(path: string): Promise<void> {
-    const lock = this.client.lock(path);
+    // The workload creates `path` itself (ZooKeeper's recipe needs a parent
+    // node); etcd3's Lock needs an absent key, so lock a child of it.
+    const lock = this.client.lock(`${path}/lock`);
     await lock.acquire();
     await lock.release();
   }

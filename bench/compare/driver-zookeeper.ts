@@ -6,7 +6,7 @@
  */
 import zookeeper from "node-zookeeper-client";
 import type { Client, Event, Exception, Stat } from "node-zookeeper-client";
-import { CompareError, type BenchClient, type DriverFactory, type DriverOptions, type KilledLeader, type SystemDriver } from "./types.js";
+import { CompareError, type LeaderTerm, type BenchClient, type DriverFactory, type DriverOptions, type KilledLeader, type SystemDriver } from "./types.js";
 import { detectZooKeeper, ZooKeeperEnsemble } from "./peers.js";
 import { makeOwnedDirectory, removeOwnedDirectory } from "./processes.js";
 
@@ -67,9 +67,13 @@ class ZooKeeperBenchClient implements BenchClient {
     });
   }
 
-  setData(path: string, data: Uint8Array): Promise<void> {
+  setData(path: string, data: Uint8Array): Promise<LeaderTerm> {
     return new Promise((resolve, reject) => {
-      this.client.setData(path, toBuffer(data), -1, settle(resolve, reject, () => undefined));
+      this.client.setData(path, toBuffer(data), -1, (error: ZooKeeperCallbackError, stat: Stat | null) => {
+        if (error) reject(error);
+        // The high 32 bits of a zxid are the epoch of the leader that committed it.
+        else resolve(stat?.mzxid?.length === 8 ? BigInt(stat.mzxid.readUInt32BE(0)) : undefined);
+      });
     });
   }
 

@@ -4,7 +4,7 @@
  * (4 KiB write + fdatasync, the shape of a consensus log append).
  */
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
-import { cpus, release, totalmem, type as osType } from "node:os";
+import { cpus, loadavg, release, totalmem, type as osType } from "node:os";
 import { join } from "node:path";
 import { LatencyHistogram, type LatencySummary } from "./histogram.js";
 
@@ -21,6 +21,8 @@ export interface MachineInfo {
   readonly memoryGiB: number;
   readonly os: string;
   readonly node: string;
+  /** 1/5/15-minute load averages when the run started: other work on the machine skews every number. */
+  readonly loadAverage: readonly number[];
   readonly fsync: FsyncMeasurement;
 }
 
@@ -60,6 +62,7 @@ export function describeMachine(resultsDirectory: string): MachineInfo {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os: `${osType()} ${release()}`,
     node: process.version,
+    loadAverage: loadavg().map((value) => Math.round(value * 100) / 100),
     fsync: measureFsync(resultsDirectory),
   };
 }

@@ -75,6 +75,15 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2_000): P
   });
 }
 
+const electionPollIntervalMs = 20;
+const electionTimeoutMs = 60_000;
+
+/** Polls the survivors until `hasNewLeader`; resolves with the time it first held. */
+async function pollForNewLeader(hasNewLeader: () => Promise<boolean>): Promise<bigint | undefined> {
+  const elected = await waitUntil(hasNewLeader, electionTimeoutMs, electionPollIntervalMs);
+  return elected ? process.hrtime.bigint() : undefined;
+}
+
 interface Member {
   readonly name: string;
   readonly clientPort: number;
@@ -170,7 +179,8 @@ export class ZooKeeperEnsemble {
     const killedAtNs = process.hrtime.bigint();
     await killHard(leader.process);
     this.log(`zookeeper: killed leader ${leader.name} (kill -9)`);
-    return { member: leader.name, killedAtNs };
+    const newLeaderElected = pollForNewLeader(async () => (await this.modes()).includes("leader"));
+    return { member: leader.name, killedAtNs, newLeaderElected };
   }
 
   async stop(): Promise<void> {
@@ -271,9 +281,12 @@ export class EtcdCluster {
     const leader = this.members[leaderIndex];
     if (leader?.process === undefined) throw new CompareError("LeaderNotFound", "no etcd member reports itself as leader");
     const killedAtNs = process.hrtime.bigint();
+    const killedId = statuses[leaderIndex]?.header?.member_id;
     await killHard(leader.process);
     this.log(`etcd: killed leader ${leader.name} (kill -9)`);
-    return { member: leader.name, killedAtNs };
+    const newLeaderElected = pollForNewLeader(async () => (await this.statuses()).some((status) =>
+      status?.leader !== undefined && status.leader !== "0" && status.leader !== killedId && status.leader === status.header?.member_id));
+    return { member: leader.name, killedAtNs, newLeaderElected };
   }
 
   async stop(): Promise<void> {

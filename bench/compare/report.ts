@@ -83,6 +83,8 @@ export function renderMainTable(report: CompareReport, systems: readonly SystemN
     const failoverRows: Array<[string, (result: FailoverResult) => string, (corral: FailoverResult, other: FailoverResult) => string]> = [
       ["failover: kill → first write (ms)", (result) => (result.firstWriteMs === null ? "none" : formatNumber(result.firstWriteMs)),
         (corral, other) => (corral.firstWriteMs === null || other.firstWriteMs === null ? "–" : formatRatio(corral.firstWriteMs / other.firstWriteMs))],
+      ["failover: kill → new leader, server side (ms)", (result) => (result.electionMs === null ? "none" : formatNumber(result.electionMs)),
+        (corral, other) => (corral.electionMs === null || other.electionMs === null ? "–" : formatRatio(corral.electionMs / other.electionMs))],
       ["failover: kill → 80 % throughput (ms)", (result) => (result.fullThroughputMs === null ? "none" : formatNumber(result.fullThroughputMs)),
         (corral, other) => (corral.fullThroughputMs === null || other.fullThroughputMs === null ? "–" : formatRatio(corral.fullThroughputMs / other.fullThroughputMs))],
       ["failover: pre-kill writes/s", (result) => formatNumber(result.preKillOpsPerSecond),
@@ -132,7 +134,7 @@ export function renderContext(report: CompareReport): string {
   const lines = [
     `- date: ${report.date} (started ${report.startedAt}, finished ${report.finishedAt})`,
     `- command: \`${report.command}\``,
-    `- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}`,
+    `- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}, load average at start ${machine.loadAverage.join(" / ")}`,
     `- disk fsync (${machine.fsync.writeBytes} B write + fdatasync, ${machine.fsync.iterations}×, in ${machine.fsync.directory}): p50 ${formatNumber(fsync.p50Ms)} ms, p99 ${formatNumber(fsync.p99Ms)} ms, max ${formatNumber(fsync.maxMs)} ms`,
     `- knobs: clients ${report.knobs.clients}, depth ${report.knobs.depth}, duration ${report.knobs.durationMs / 1000} s, warmup ${report.knobs.warmupMs / 1000} s, payload ${report.knobs.payloadBytes} B`,
     ...report.systems.map((status) => `- ${status.system}: ${status.available ? `version ${status.version} (${status.detail})` : `not available: ${status.detail}`}`),

@@ -18,8 +18,13 @@ export interface BenchClient {
    * always creates. Resolves true when created, false when `path` already existed.
    */
   create(path: string, data: Uint8Array, sequential: boolean): Promise<boolean>;
-  /** Unconditional write of the whole value. */
-  setData(path: string, data: Uint8Array): Promise<void>;
+  /**
+   * Unconditional write of the whole value. Resolves with the leader term the
+   * write committed in (Raft term; ZooKeeper: the zxid's epoch) when the system
+   * reports one, so failover can tell a write committed by the new leader from
+   * one the old leader committed just before dying; otherwise undefined.
+   */
+  setData(path: string, data: Uint8Array): Promise<LeaderTerm>;
   /** The system's default read (ZooKeeper: local replica; etcd: linearizable). */
   getData(path: string): Promise<Uint8Array>;
   exists(path: string): Promise<boolean>;
@@ -37,6 +42,8 @@ export interface BenchClient {
   sessionAlive(): boolean;
   close(): Promise<void>;
 }
+
+export type LeaderTerm = bigint | undefined;
 
 /** A running (or startable) system under test. */
 export interface SystemDriver {
@@ -58,6 +65,12 @@ export interface KilledLeader {
   readonly member: string;
   /** process.hrtime.bigint() at the moment the SIGKILL was sent. */
   readonly killedAtNs: bigint;
+  /**
+   * Resolves with process.hrtime.bigint() when the surviving members report a
+   * new leader (server-side election time, independent of any client), or
+   * undefined if none is reported within the driver's limit.
+   */
+  readonly newLeaderElected: Promise<bigint | undefined>;
 }
 
 /** Whether a system can run here, and why not when it cannot. */

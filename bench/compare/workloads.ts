@@ -42,8 +42,15 @@ export interface FailoverResult {
   readonly depth: number;
   readonly killedMember: string;
   readonly preKillOpsPerSecond: number;
-  /** Kill → first acknowledged write issued after the kill; null if none within the limit. */
+  /**
+   * Kill → first acknowledged write committed by the new leader (a leader term
+   * above any seen before the kill; for a system that reports no term: the first
+   * write issued after the kill). Null if none within the limit.
+   */
   readonly firstWriteMs: number | null;
+  readonly firstWriteCriterion: "new-leader-term" | "issued-after-kill";
+  /** Kill → the survivors report a new leader (server side, no client involved). */
+  readonly electionMs: number | null;
   /** Kill → start of the first 500 ms window at ≥ 80 % of the pre-kill rate; null if none. */
   readonly fullThroughputMs: number | null;
   readonly sessionsSurvived: number;
@@ -77,7 +84,7 @@ interface ClosedLoopWorkload {
   /** Knob values this workload forces (e.g. a single-client latency run). */
   readonly fixed?: Partial<Pick<WorkloadKnobs, "clients" | "depth" | "payloadBytes">>;
   /** Runs once per loop before measurement; returns the operation the loop repeats. */
-  makeLoop(context: LoopContext, payload: Uint8Array): Promise<() => Promise<void>>;
+  makeLoop(context: LoopContext, payload: Uint8Array): Promise<() => Promise<unknown>>;
 }
 
 export const workloadNames = [
@@ -264,7 +271,7 @@ class Meter {
  * abandoned (its client is closed by the caller), so a hung request cannot
  * hold the run past its deadline.
  */
-async function runLoop(operation: () => Promise<void>, meter: Meter, stopAtNs: bigint, stopped: Promise<void>): Promise<void> {
+async function runLoop(operation: () => Promise<unknown>, meter: Meter, stopAtNs: bigint, stopped: Promise<void>): Promise<void> {
   while (nowNs() < stopAtNs) {
     const startNs = nowNs();
     let failed = false;
@@ -343,7 +350,7 @@ async function runClosedLoop(workload: ClosedLoopWorkload, context: WorkloadCont
     const first = clients[0];
     if (first === undefined) throw new CompareError("BadArgument", "a workload needs at least one client");
     await ensurePath(first, root);
-    const operations: Array<() => Promise<void>> = [];
+    const operations: Array<() => Promise<unknown>> = [];
     for (const [clientIndex, client] of clients.entries()) {
       for (let loopIndex = 0; loopIndex < knobs.depth; loopIndex += 1) {
         const loopContext = { driver: context.driver, client, clientIndex, loopIndex, root, random: xorshiftRandom(clientIndex * 1009 + loopIndex + 1) };
@@ -496,22 +503,33 @@ async function runFailover(context: WorkloadContext, failoverKnobs: FailoverKnob
     const completionBuckets: number[] = [];
     let killedAtNs: bigint | undefined;
     let firstWriteAfterKillNs: bigint | undefined;
+    let highestTermBeforeKill: bigint | undefined;
+    let termsReported = true;
     const operations = await Promise.all(clients.map(async (client, clientIndex) => {
       const path = `${root}/c${clientIndex}`;
       await client.create(path, payload, false);
       return async (): Promise<void> => {
         const issuedNs = nowNs();
-        await client.setData(path, payload);
+        const term = await client.setData(path, payload);
         const doneNs = nowNs();
+        if (term === undefined) termsReported = false;
         const bucket = Number((doneNs - startNs) / 1_000_000n) / bucketMs;
         const index = Math.floor(bucket);
         completionBuckets[index] = (completionBuckets[index] ?? 0) + 1;
-        if (killedAtNs !== undefined && issuedNs >= killedAtNs && firstWriteAfterKillNs === undefined) firstWriteAfterKillNs = doneNs;
+        if (killedAtNs === undefined) {
+          if (term !== undefined && (highestTermBeforeKill === undefined || term > highestTermBeforeKill)) highestTermBeforeKill = term;
+        } else if (firstWriteAfterKillNs === undefined) {
+          const committedByNewLeader = termsReported && term !== undefined && highestTermBeforeKill !== undefined
+            ? term > highestTermBeforeKill
+            : issuedNs >= killedAtNs;
+          if (committedByNewLeader) firstWriteAfterKillNs = doneNs;
+        }
       };
     }));
     const loops = operations.flatMap((operation) => Array.from({ length: knobs.depth }, () => operation));
     const stopTicker = progressTicker(context, `[${driver.name}] failover`, meter, startNs, knobs.warmupMs + failoverKnobs.preKillMs + failoverKnobs.maxRecoveryMs);
     let killedMember = "none";
+    let electedAtNs: Promise<bigint | undefined> = Promise.resolve(undefined);
     let preKillOpsPerSecond = 0;
     let fullThroughputMs: number | null = null;
     const bucketAt = (ns: bigint): number => Math.floor(Number((ns - startNs) / 1_000_000n) / bucketMs);
@@ -540,6 +558,7 @@ async function runFailover(context: WorkloadContext, failoverKnobs: FailoverKnob
       const killed = await driver.killLeader!();
       killedAtNs = killed.killedAtNs;
       killedMember = killed.member;
+      electedAtNs = killed.newLeaderElected;
       while (nowNs() < hardStopNs) {
         await sleep(100);
         fullThroughputMs = findRecovery();
@@ -560,6 +579,9 @@ async function runFailover(context: WorkloadContext, failoverKnobs: FailoverKnob
     const sessionsSurvived = clients.filter((client, index) => client.sessionAlive() && client.sessionId() === sessionIdsBefore[index]).length;
     const killedAt = killedAtNs as bigint | undefined;
     const firstWrite = firstWriteAfterKillNs as bigint | undefined;
+    const elected = await electedAtNs;
+    const millisecondsSinceKill = (ns: bigint | undefined): number | null =>
+      killedAt !== undefined && ns !== undefined ? Math.round(Number(ns - killedAt) / 1e5) / 10 : null;
     return {
       kind: "failover",
       workload: "failover",
@@ -568,7 +590,9 @@ async function runFailover(context: WorkloadContext, failoverKnobs: FailoverKnob
       depth: knobs.depth,
       killedMember,
       preKillOpsPerSecond,
-      firstWriteMs: killedAt !== undefined && firstWrite !== undefined ? Number(firstWrite - killedAt) / 1e6 : null,
+      firstWriteMs: millisecondsSinceKill(firstWrite),
+      firstWriteCriterion: termsReported && highestTermBeforeKill !== undefined ? "new-leader-term" : "issued-after-kill",
+      electionMs: millisecondsSinceKill(elected),
       fullThroughputMs,
       sessionsSurvived,
       sessionsTotal: clients.length,
