@@ -167,3 +167,47 @@ describe("property: determinism", () => {
     );
   });
 });
+
+describe("property: hostile input never throws", () => {
+  it("arbitrary paths, versions and ACLs in writes and reads give typed results", () => {
+    const arbAnyPath = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: "binary", maxLength: 12 }), arbPath, fc.constant("/corral/x"));
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            path: arbAnyPath,
+            version: fc.integer({ min: -5, max: 5 }),
+            mode: fc.integer({ min: 0, max: 6 }) as fc.Arbitrary<CreateMode>,
+            ttl: fc.option(fc.integer({ min: -5, max: 10 }), { nil: undefined }),
+            scheme: fc.constantFrom("world", "auth", "digest", "ip", ""),
+            id: fc.string({ maxLength: 8 }),
+            perms: fc.integer({ min: -1, max: 40 }),
+          }),
+          { maxLength: 30 },
+        ),
+        (inputs) => {
+          const h = new Harness();
+          for (const { path, version, mode, ttl, scheme, id, perms } of inputs) {
+            const acl = [{ perms, id: { scheme, id } }];
+            const results = [
+              h.write({ type: "create", path, data: bytes("d"), acl, mode, ...(ttl === undefined ? {} : { ttlMs: ttl }) }),
+              h.write({ type: "setData", path, data: bytes("e"), version }),
+              h.write({ type: "setACL", path, acl, version }),
+              h.write({ type: "delete", path, version }),
+              h.write({ type: "multi", ops: [{ type: "check", path, version }, { type: "create", path, data: bytes(""), acl, mode }] }),
+              h.read({ type: "getData", path }),
+              h.read({ type: "getChildren", path }),
+              h.read({ type: "getACL", path }),
+              h.read({ type: "getAllChildrenNumber", path }),
+              h.read({ type: "getEphemerals", prefix: path }),
+            ];
+            for (const result of results) expect(typeof result.type).toBe("string");
+          }
+          const restored = DataTree.restore(h.tree.snapshot());
+          expect(restored instanceof DataTree && restored.digest() === h.tree.digest()).toBe(true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
