@@ -105,7 +105,10 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     if (data instanceof CorruptEntry) throw new NodeInvariantViolation(`committed entry ${entry.index} is corrupt: ${data.reason}`);
     const txn = data.txn;
     const outcome = tree.apply(txn, { zxid: entry.index, timeMs: data.timeMs });
-    if (outcome.skipped === true) return;
+    if (outcome.skipped === true) {
+      view.counters.outOfOrderSkipped++;
+      return;
+    }
     for (const fired of outcome.events) items.push({ kind: "event", sessionId: fired.sessionId, event: fired.event });
     if (txn.type === "request") {
       items.push({ kind: "result", sessionId: txn.sessionId, seq: txn.seq, zxid: entry.index, result: outcome.result });

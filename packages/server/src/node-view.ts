@@ -24,6 +24,8 @@ export interface NodeCounters {
   rejectedRequests: number;
   malformedMessages: number;
   snapshotsTaken: number;
+  /** Writes applied as no-ops because an earlier seq of their session was still missing (re-sent later). */
+  outOfOrderSkipped: number;
   sessionsExpired: number;
   fsyncCount: number;
   fsyncTotalMs: number;
@@ -39,6 +41,7 @@ export function newCounters(): NodeCounters {
     rejectedRequests: 0,
     malformedMessages: 0,
     snapshotsTaken: 0,
+    outOfOrderSkipped: 0,
     sessionsExpired: 0,
     fsyncCount: 0,
     fsyncTotalMs: 0,

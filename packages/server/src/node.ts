@@ -5,7 +5,7 @@
  * (SimScheduler clock, in-memory network, MemoryDurableLog) and live
  * (LiveClock, Redis Streams, FileDurableLog): everything comes from `env`.
  */
-import { ActorSystem, type Clock, type CodecRegistry, type Executor, type Logger, type Network, type NetworkEndpoint, type Random } from "@corral/actors";
+import { ActorSystem, type ActorSystemStats, type NetworkStats, type Clock, type CodecRegistry, type Executor, type Logger, type Network, type NetworkEndpoint, type Random } from "@corral/actors";
 import type { DurableLog } from "@corral/consensus";
 import { applierActor, type ApplierMessage } from "./applier-actor.js";
 import { resolveNodeConfig, type NodeConfig } from "./config.js";
@@ -56,6 +56,9 @@ export interface NodeStatus {
   readonly watches: number;
   readonly digest: string;
   readonly counters: NodeCounters;
+  /** Frames and messages dropped or handled by the node's actor system (malformed, spoofed, mailbox overflow ...). */
+  readonly actors: ActorSystemStats;
+  readonly endpoint: NetworkStats | null;
 }
 
 export interface CorralNode {
@@ -180,7 +183,9 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       connections: view.connections,
       watches: stateMachine.watchCount(),
       digest: stateMachine.digest(),
-      counters: view.counters,
+      counters: { ...view.counters, requests: { ...view.counters.requests } },
+      actors: system.stats(),
+      endpoint: handles.endpoint?.stats() ?? null,
     };
   };
 
