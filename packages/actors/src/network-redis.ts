@@ -711,9 +711,8 @@ export class RedisStreamsNetwork implements Network {
       return;
     }
     const now = Date.now();
-    const pipeline = this.writer.pipeline();
-    /** Per pipeline command: the group and frame count of an XADD, or undefined for a PEXPIRE. */
-    const commands: ({ group: OutboundGroup; frames: number; bytes: number } | undefined)[] = [];
+    /** One Redis command per XADD entry (with its group, frames and bytes) or per PEXPIRE (no group). */
+    const calls: { name: "XADD" | "PEXPIRE"; args: (string | Buffer | number)[]; group?: OutboundGroup; frames: number; bytes: number }[] = [];
     for (const group of groups.values()) {
       let start = 0;
       while (start < group.frames.length) {
@@ -727,39 +726,49 @@ export class RedisStreamsNetwork implements Network {
           entryBytes += frame.length;
           end += 1;
         }
-        pipeline.callBuffer("XADD", args);
-        commands.push({ group, frames: end - start, bytes: entryBytes });
+        calls.push({ name: "XADD", args, group, frames: end - start, bytes: entryBytes });
         start = end;
       }
       const refreshedAt = this.ttlRefreshedAt.get(group.key);
       if (refreshedAt === undefined || now - refreshedAt >= this.resolved.inboxTtlMs / 4) {
         this.ttlRefreshedAt.set(group.key, now);
-        pipeline.pexpire(group.key, this.resolved.inboxTtlMs);
-        commands.push(undefined);
+        calls.push({ name: "PEXPIRE", args: [group.key, this.resolved.inboxTtlMs], frames: 0, bytes: 0 });
       }
     }
     this.flushCount += 1;
     if (this.flushCount % 1024 === 0) this.pruneTtlRefreshes(now);
     this.inFlightFrames += frames;
     this.inFlightBytes += bytes;
-    const done = pipeline
-      .exec()
+    let results: Promise<readonly (readonly [Error | null, unknown])[] | null>;
+    const only = calls.length === 1 ? calls[0] : undefined;
+    if (only !== undefined) {
+      // The common latency-bound case (one destination, one entry): a plain command skips the pipeline machinery.
+      results = this.writer.callBuffer(only.name, only.args).then(
+        (reply) => [[null, reply]] as const,
+        (error: unknown) => [[error instanceof Error ? error : new Error(String(error)), null]] as const,
+      );
+    } else {
+      const pipeline = this.writer.pipeline();
+      for (const call of calls) pipeline.callBuffer(call.name, call.args);
+      results = pipeline.exec();
+    }
+    const done = results
       .then(
-        (results) => {
-          commands.forEach((command, index) => {
-            if (command === undefined) return;
-            const error = results?.[index]?.[0];
-            if (results === null || error) {
-              command.group.from.drop("droppedRedisDown", command.frames);
+        (replies) => {
+          calls.forEach((call, index) => {
+            if (call.group === undefined) return;
+            const error = replies?.[index]?.[0];
+            if (replies === null || error) {
+              call.group.from.drop("droppedRedisDown", call.frames);
             } else {
-              command.group.from.counters.framesSent += command.frames;
-              command.group.from.counters.bytesSent += command.bytes;
+              call.group.from.counters.framesSent += call.frames;
+              call.group.from.counters.bytesSent += call.bytes;
             }
           });
         },
         (error: unknown) => {
           this.logger.debug({ err: describeError(error) }, "pipeline failed; its frames are dropped");
-          for (const command of commands) command?.group.from.drop("droppedRedisDown", command.frames);
+          for (const call of calls) call.group?.from.drop("droppedRedisDown", call.frames);
         },
       )
       .finally(() => {
