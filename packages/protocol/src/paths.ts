@@ -40,7 +40,7 @@ function isInvalidChar(c: number): boolean {
  * validates `path + "1"`).
  */
 export function validatePath(path: unknown, options: { sequential?: boolean; limits?: PathLimits } = {}): InvalidPathError | undefined {
-  if (typeof path !== "string") return new InvalidPathError(String(path), "path must be a string");
+  if (typeof path !== "string") return new InvalidPathError(`<${typeof path}>`, "path must be a string");
   const limits = options.limits ?? defaultPathLimits;
   const sequentialSuffixLength = options.sequential === true ? 10 : 0;
   if (path.length + sequentialSuffixLength > limits.maxPathLength) return new InvalidPathError(path, `longer than ${limits.maxPathLength}`);

@@ -57,3 +57,9 @@ describe("path helpers", () => {
     expect(isReservedPath("/a/corral")).toBe(false);
   });
 });
+
+describe("validatePath on objects that cannot become strings", () => {
+  it("returns BadArguments for a null-prototype object", () => {
+    expect(validatePath(Object.create(null))).toBeInstanceOf(BadArgumentsError);
+  });
+});
