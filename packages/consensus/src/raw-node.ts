@@ -446,6 +446,11 @@ export class RawNode {
     return { ...base, progress };
   }
 
+  /** Cheap snapshot of the volatile state (no per-peer detail), for shells and simulation checkers. */
+  basicStatus(): { term: number; role: Role; leaderId: NodeId | null; commit: number; applied: number; firstIndex: number; lastIndex: number } {
+    return { term: this.term, role: this.role, leaderId: this.leaderId, commit: this.log.committed, applied: this.log.applied, firstIndex: this.log.firstIndex(), lastIndex: this.log.lastIndex() };
+  }
+
   /** Test/simulation introspection: the term of the entry at `index` (undefined if compacted or absent). */
   termAt(index: number): number | undefined {
     return this.log.term(index);
