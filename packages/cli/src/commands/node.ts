@@ -1,0 +1,73 @@
+/** `corral node`: run one node process (the server's runNode) with config from flags, env and a file. */
+import { parseArgs } from "node:util";
+import { ExitCode, NotAvailable, UsageError } from "../errors.js";
+import { loadServerModule } from "../late-bound.js";
+import { resolveNodeCommandConfig, type NodeCommandConfig } from "../node-config.js";
+import type { CliIo } from "../cli-io.js";
+
+export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis URL [--cluster NAME] [--data DIR]
+                   [--admin-port PORT] [--admin-host HOST] [--log-level LEVEL] [--config FILE]
+
+  --id ID           this node's id (CORRAL_ID)
+  --peers IDS       every voter's id, this one included (CORRAL_PEERS), e.g. n1,n2,n3
+  --cluster NAME    cluster name; nodes and clients of one ensemble share it (CORRAL_CLUSTER, default corral)
+  --redis URL       the Redis carrying the network (CORRAL_REDIS), e.g. redis://127.0.0.1:6379
+  --data DIR        WAL and snapshots (CORRAL_DATA, default .corral/<id>)
+  --admin-port PORT admin HTTP port: /health /status /metrics (CORRAL_ADMIN_PORT, default 0 = any free port)
+  --admin-host HOST admin HTTP address (CORRAL_ADMIN_HOST, default 127.0.0.1)
+  --log-level LEVEL trace|debug|info|warn|error|fatal|silent (CORRAL_LOG_LEVEL, default info)
+  --config FILE     JSON file with any of the above (keys: id, peers, cluster, redis, data, adminPort,
+                    adminHost, logLevel) and tuning fields (tickMs, electionTicks, ...) (CORRAL_CONFIG)
+
+Flags win over env vars, env vars over the file. SIGTERM stops the node gracefully.`;
+
+/** What the server's node main is handed (shape agreed in packages/server node-main.ts). */
+export type RunNode = (config: NodeCommandConfig) => Promise<unknown>;
+
+export function parseNodeArgs(args: readonly string[]): { flags: Record<string, string | undefined>; help: boolean; stopOnStdinClose: boolean } {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        id: { type: "string" },
+        peers: { type: "string" },
+        cluster: { type: "string" },
+        redis: { type: "string" },
+        data: { type: "string" },
+        "admin-port": { type: "string" },
+        "admin-host": { type: "string" },
+        "log-level": { type: "string" },
+        config: { type: "string" },
+        // Used by `corral up`: stop when the parent's pipe closes, so a killed `up` leaves no node behind.
+        "stop-on-stdin-close": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const { help, "stop-on-stdin-close": stopOnStdinClose, ...flags } = values;
+    return { flags, help: help === true, stopOnStdinClose: stopOnStdinClose === true };
+  } catch (error) {
+    throw new UsageError((error as Error).message, "node", { cause: error });
+  }
+}
+
+export async function nodeCommand(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  const { flags, help, stopOnStdinClose } = parseNodeArgs(args);
+  if (help) {
+    io.stdout.write(`${NODE_USAGE}\n`);
+    return ExitCode.Ok;
+  }
+  const config = resolveNodeCommandConfig(flags, io.env);
+  const server = await loadServerModule();
+  const runNode = server["runNode"];
+  if (typeof runNode !== "function") throw new NotAvailable("corral node", "@corral/server does not export runNode yet");
+  if (stopOnStdinClose) {
+    // A closed pipe means the launcher is gone: take the node's own graceful SIGTERM path.
+    io.stdin.on("end", () => process.kill(process.pid, "SIGTERM"));
+    io.stdin.on("error", () => process.kill(process.pid, "SIGTERM"));
+    io.stdin.resume();
+  }
+  await (runNode as RunNode)(config);
+  return ExitCode.Ok;
+}

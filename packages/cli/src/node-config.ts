@@ -1,0 +1,194 @@
+/**
+ * Configuration of `corral node`: from flags, then CORRAL_* env vars, then an
+ * optional JSON file, then defaults (first found wins). Every value is checked
+ * here or by the server's resolveNodeConfig; a bad one is a ConfigError that
+ * names where it came from (`--peers`, `CORRAL_PEERS`, `corral.json: peers`).
+ */
+import { readFileSync } from "node:fs";
+import { InvalidNodeConfig, resolveNodeConfig, type NodeConfig } from "@corral/server";
+import { ConfigError } from "./errors.js";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+export interface NodeCommandConfig {
+  /** Validated by the server's resolveNodeConfig. */
+  readonly node: NodeConfig;
+  readonly redisUrl: string;
+  /** Where this node keeps its WAL and snapshots. */
+  readonly dataDir: string;
+  readonly adminHost: string;
+  /** 0 = any free port. */
+  readonly adminPort: number;
+  readonly logLevel: LogLevelName;
+}
+
+/** The flags `corral node` takes (strings as parseArgs gives them). */
+export interface NodeFlags {
+  readonly id?: string | undefined;
+  readonly peers?: string | undefined;
+  readonly cluster?: string | undefined;
+  readonly redis?: string | undefined;
+  readonly data?: string | undefined;
+  readonly "admin-port"?: string | undefined;
+  readonly "admin-host"?: string | undefined;
+  readonly "log-level"?: string | undefined;
+  readonly config?: string | undefined;
+}
+
+/** flag -> env var -> config file key. */
+const SETTINGS = {
+  id: { env: "CORRAL_ID", file: "id" },
+  peers: { env: "CORRAL_PEERS", file: "peers" },
+  cluster: { env: "CORRAL_CLUSTER", file: "cluster" },
+  redis: { env: "CORRAL_REDIS", file: "redis" },
+  data: { env: "CORRAL_DATA", file: "data" },
+  "admin-port": { env: "CORRAL_ADMIN_PORT", file: "adminPort" },
+  "admin-host": { env: "CORRAL_ADMIN_HOST", file: "adminHost" },
+  "log-level": { env: "CORRAL_LOG_LEVEL", file: "logLevel" },
+} as const;
+type Setting = keyof typeof SETTINGS;
+
+/** NodeConfig tuning fields a config file may set (checked by resolveNodeConfig). */
+const TUNING_FIELDS = [
+  "tickMs",
+  "electionTicks",
+  "heartbeatTicks",
+  "minSessionTimeoutMs",
+  "maxSessionTimeoutMs",
+  "maxOutstandingPerSession",
+  "maxConnections",
+  "maxNewSessionsPerSecond",
+  "maxSessions",
+  "maxFrameBytes",
+  "forwardRetryMs",
+  "snapshotEveryEntries",
+  "maxWaitingReads",
+] as const satisfies readonly (keyof NodeConfig)[];
+
+export const CONFIG_FILE_KEYS: readonly string[] = [...Object.values(SETTINGS).map((setting) => setting.file), ...TUNING_FIELDS];
+
+/** Largest config file we read (a bound on input). */
+const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+interface Found {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config file ${file}`, `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  if (text.length > MAX_CONFIG_FILE_BYTES) throw new ConfigError(`config file ${file}`, `larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file}`, `not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file}`, "must be a JSON object");
+  const record = parsed as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!CONFIG_FILE_KEYS.includes(key)) throw new ConfigError(`config file ${file}: ${key}`, `unknown key (known: ${CONFIG_FILE_KEYS.join(", ")})`);
+  }
+  return record;
+}
+
+function stringValue(found: Found): string {
+  if (typeof found.value !== "string" || found.value.trim() === "") throw new ConfigError(found.source, "expected a non-empty string");
+  return found.value.trim();
+}
+
+function portValue(found: Found): number {
+  const value = typeof found.value === "string" && /^\d+$/.test(found.value.trim()) ? Number(found.value) : found.value;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new ConfigError(found.source, `expected a port number 0-65535, got ${JSON.stringify(found.value)}`);
+  }
+  return value;
+}
+
+function peersValue(found: Found): string[] {
+  const list = typeof found.value === "string" ? found.value.split(",").map((peer) => peer.trim()) : found.value;
+  if (!Array.isArray(list) || list.length === 0 || list.some((peer) => typeof peer !== "string" || peer === "")) {
+    throw new ConfigError(found.source, "expected a comma-separated list of node ids (e.g. n1,n2,n3)");
+  }
+  return list as string[];
+}
+
+function redisUrlValue(found: Found): string {
+  const text = stringValue(found);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(found.source, `"${text}" is not a URL (expected redis://host:port)`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError(found.source, `"${text}" must start with redis:// or rediss://`);
+  if (url.hostname === "") throw new ConfigError(found.source, `"${text}" has no host`);
+  return text;
+}
+
+export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEnv): NodeCommandConfig {
+  const configPath = flags.config ?? env["CORRAL_CONFIG"];
+  const file = configPath === undefined || configPath === "" ? {} : readConfigFile(configPath);
+  const fileLabel = configPath ?? "";
+
+  const lookup = (setting: Setting): Found | undefined => {
+    const flag = flags[setting];
+    if (flag !== undefined) return { value: flag, source: `--${setting}` };
+    const { env: envName, file: fileKey } = SETTINGS[setting];
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== "") return { value: fromEnv, source: envName };
+    if (Object.prototype.hasOwnProperty.call(file, fileKey)) return { value: file[fileKey], source: `${fileLabel}: ${fileKey}` };
+    return undefined;
+  };
+  const required = (setting: Setting): Found => {
+    const found = lookup(setting);
+    if (found === undefined) {
+      const { env: envName, file: fileKey } = SETTINGS[setting];
+      throw new ConfigError(`--${setting}`, `required (or set ${envName}, or "${fileKey}" in the config file)`);
+    }
+    return found;
+  };
+
+  const idFound = required("id");
+  const peersFound = required("peers");
+  const clusterFound = lookup("cluster");
+  const nodeId = stringValue(idFound);
+  const peers = peersValue(peersFound);
+  const clusterName = clusterFound === undefined ? "corral" : stringValue(clusterFound);
+
+  const tuning: Partial<Record<(typeof TUNING_FIELDS)[number], number>> = {};
+  for (const field of TUNING_FIELDS) {
+    if (Object.prototype.hasOwnProperty.call(file, field)) tuning[field] = file[field] as number;
+  }
+  let node: NodeConfig;
+  try {
+    node = resolveNodeConfig({ ...tuning, nodeId, peers, clusterName });
+  } catch (error) {
+    if (!(error instanceof InvalidNodeConfig)) throw error;
+    // Say where the bad value came from, in the user's terms.
+    const source =
+      error.field === "nodeId" ? idFound.source : error.field === "peers" ? peersFound.source : error.field === "clusterName" ? (clusterFound?.source ?? "--cluster") : `${fileLabel}: ${error.field}`;
+    throw new ConfigError(source, error.reason, { cause: error });
+  }
+
+  const dataFound = lookup("data");
+  const portFound = lookup("admin-port");
+  const hostFound = lookup("admin-host");
+  const levelFound = lookup("log-level");
+  const logLevel = levelFound === undefined ? "info" : stringValue(levelFound);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(levelFound!.source, `expected one of ${LOG_LEVELS.join(", ")}`);
+  return {
+    node,
+    redisUrl: redisUrlValue(required("redis")),
+    dataDir: dataFound === undefined ? `.corral/${nodeId}` : stringValue(dataFound),
+    adminHost: hostFound === undefined ? "127.0.0.1" : stringValue(hostFound),
+    adminPort: portFound === undefined ? 0 : portValue(portFound),
+    logLevel: logLevel as LogLevelName,
+  };
+}
