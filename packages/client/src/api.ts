@@ -62,7 +62,7 @@ export type MultiResult = readonly MultiOpResult[];
 
 export interface MultiBuilder {
   check(path: string, version: number): MultiBuilder;
-  create(path: string, data: Uint8Array | string, options?: CreateOptions): MultiBuilder;
+  create(path: string, data?: Uint8Array | string, options?: CreateOptions): MultiBuilder;
   delete(path: string, version?: number): MultiBuilder;
   setData(path: string, data: Uint8Array | string, version?: number): MultiBuilder;
   /** Commit all-or-nothing. Rejects with the failing op's typed error (with `opIndex`) if any op fails. */

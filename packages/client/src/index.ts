@@ -1,3 +1,24 @@
-export {};
-// The public Client interface (api.ts), so recipes and the CLI can program against it.
-export type * from "./api.js";
+export type {
+  Client,
+  ConnectionState,
+  StateChange,
+  WatchedEvent,
+  Watcher,
+  CreateOptions,
+  CreateResponse,
+  ReadOptions,
+  WatchOptions,
+  MultiResult,
+  MultiBuilder,
+  EventStream,
+  CorralError,
+} from "./api.js";
+export { CorralClient, ClientClosed, connectWith } from "./client.js";
+export type { ClientStats, ClientInternals, MultiOpError } from "./client.js";
+export { connect, nodesKey } from "./connect-live.js";
+export type { ConnectOptions } from "./connect-live.js";
+export { resolveClientOptions } from "./options.js";
+export type { ClientOptions, ClientEnv, ReconnectBackoff, ResolvedClientOptions } from "./options.js";
+export { encodeUtf8, decodeUtf8 } from "./data.js";
+export { retryPolicy, withRetry, isRetryable } from "./retry.js";
+export type { RetryPolicy, RetryOptions } from "./retry.js";
