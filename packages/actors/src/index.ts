@@ -66,6 +66,10 @@ export type { InMemoryNetworkOptions, InMemoryNetworkStats } from "./network-mem
 export { FaultyNetwork } from "./network-faulty.js";
 export type { FaultyNetworkOptions, FaultStats } from "./network-faulty.js";
 export { decodeFaultCommand, faultCommandCodec, MAX_PARTITION_GROUPS, MAX_ENDPOINTS_PER_GROUP, MAX_FAULT_DELAY_MS } from "./fault-command-codec.js";
+export type { ChannelFrame } from "./channel-frame.js";
+export { channelFrameCodec, MAX_CHANNEL_ID_LENGTH, MAX_SACK_RANGES } from "./channel-frame.js";
+export { ReliableChannel, DEFAULT_CHANNEL_LIMITS } from "./reliable-channel.js";
+export type { ReliableChannelLimits, ReliableChannelOptions, ReliableChannelStats, ChannelState } from "./reliable-channel.js";
 export {
   RedisStreamsNetwork,
   RedisEndpoint,
@@ -79,3 +83,5 @@ export {
 export type { RedisStreamsNetworkOptions, RedisConnectionOptions, RedisEndpointStats, BackoffOptions } from "./network-redis.js";
 export { RedisFaultControl, publishFault, faultControlKey } from "./fault-control-redis.js";
 export type { RedisFaultControlOptions, FaultControlStats } from "./fault-control-redis.js";
+export { buggify, buggifyEnabled, enableBuggify } from "./buggify.js";
+export type { BuggifyOptions, BuggifyStats } from "./buggify.js";
