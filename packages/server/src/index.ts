@@ -9,3 +9,7 @@ export { rawNodeFactory, raftMessageCodec, defaultRawNodeLimits } from "./raft-c
 export type { RawNodeLimits } from "./raft-core-raw-node.js";
 export { treeStateMachineFactory } from "./tree-state-machine.js";
 export type { RaftCore, RaftCoreFactory, RaftReady, RaftRole, StateMachine, StateMachineFactory, RoutedMessage } from "./ports.js";
+export { startAdminServer, nodeMetrics, AdminServerFailed } from "./admin-http.js";
+export type { AdminServer, AdminServerOptions } from "./admin-http.js";
+export { runNode, validateRunNodeConfig, nodesKey, adminKey } from "./node-main.js";
+export type { RunNodeConfig, RunningNode } from "./node-main.js";

@@ -13,6 +13,8 @@ export interface NodeView {
   connections: number;
   sessionsHere: number;
   counters: NodeCounters;
+  /** Set by the admin metrics: called when a response leaves, with the time since the request arrived. */
+  requestDone: ((op: string, durationMs: number) => void) | undefined;
 }
 
 export interface NodeCounters {

@@ -72,6 +72,8 @@ export interface CorralNode {
   /** Graceful: refuse clients, hand leadership over (waits up to `timeoutMs`), then stop. */
   shutdown(options?: { readonly timeoutMs?: number }): Promise<void>;
   readonly stopped: boolean;
+  /** Observe every answered client request (op type, ms from arrival to response). One listener. */
+  onRequestDone(listener: (op: string, durationMs: number) => void): void;
 }
 
 /** Build and start a node. Resolves once it has recovered from its durable log and opened its endpoint. */
@@ -100,6 +102,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     connections: 0,
     sessionsHere: 0,
     counters: newCounters(),
+    requestDone: undefined,
   };
 
   const codecs = new Map<string, unknown>([
@@ -216,6 +219,9 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     },
     get stopped() {
       return stopped;
+    },
+    onRequestDone(listener) {
+      view.requestDone = listener;
     },
   };
 }

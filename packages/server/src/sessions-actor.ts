@@ -47,6 +47,7 @@ interface Pending {
   readonly xid: number;
   readonly request: OpRequest;
   readonly kind: "write" | "read" | "sync" | "watch" | "auth";
+  readonly receivedAt: number;
   dispatched: boolean;
   /** Waiting for a read index from the leader. */
   readIndexRef: number | undefined;
@@ -290,7 +291,11 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   /** Send answered responses from the head, then hand over what may go now. */
   const flush = (connection: Connection): void => {
     const queue = connection.queue;
-    while (queue.length > 0 && queue[0]!.response !== undefined) send(connection, queue.shift()!.response!);
+    while (queue.length > 0 && queue[0]!.response !== undefined) {
+      const done = queue.shift()!;
+      send(connection, done.response!);
+      view.requestDone?.(done.request.op.type, clock.now() - done.receivedAt);
+    }
     for (const pending of queue) {
       if (pending.response !== undefined || pending.kind === "write") {
         if (pending.kind === "write" && pending.response === undefined) return; // later reads wait for this write
@@ -355,7 +360,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     connection.lastXid = request.xid;
     const op = request.op;
     const kind: Pending["kind"] = isWriteOp(op) ? "write" : op.type === "sync" ? "sync" : op.type === "addAuth" ? "auth" : isReadOp(op) ? "read" : "watch";
-    const pending: Pending = { xid: request.xid, request, kind, dispatched: false, readIndexRef: undefined };
+    const pending: Pending = { xid: request.xid, request, kind, receivedAt: clock.now(), dispatched: false, readIndexRef: undefined };
     const queueLength = connection.queue.length;
     if (kind === "write") {
       if (queueLength >= 2 * config.maxOutstandingPerSession) {

@@ -1,0 +1,185 @@
+/**
+ * `corral node`: one live node process. LiveClock, Redis Streams network,
+ * FileDurableLog in the data dir, admin HTTP on loopback. The CLI parses
+ * flags / env / file into a plain object and calls `runNode`; validation here
+ * names the offending field. SIGTERM/SIGINT = graceful: stop accepting
+ * clients, hand leadership over, flush the log, exit 0.
+ */
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import {
+  FaultyNetwork,
+  LiveClock,
+  RedisFaultControl,
+  RedisStreamsNetwork,
+  SeededRandom,
+  createLogger,
+  liveExecutor,
+  type LogLevel,
+  type Logger,
+  type Network,
+} from "@corral/actors";
+import { FileDurableLog, type FsyncPolicy } from "@corral/consensus";
+import { startAdminServer, type AdminServer } from "./admin-http.js";
+import { resolveNodeConfig, type NodeConfig } from "./config.js";
+import { InvalidNodeConfig } from "./errors.js";
+import { createNode, type CorralNode } from "./node.js";
+
+export interface RunNodeConfig {
+  readonly nodeId: string;
+  readonly peers: readonly string[];
+  readonly clusterName: string;
+  readonly redisUrl: string;
+  /** This node's own directory: WAL segments, hard state, snapshots. */
+  readonly dataDir: string;
+  /** Admin HTTP port (0 = any free port; null = no admin server). */
+  readonly adminPort: number | null;
+  readonly adminHost: string;
+  readonly fsync: FsyncPolicy;
+  /** Honour fault commands from Redis (multi-process tests only; never in production). */
+  readonly testMode: boolean;
+  readonly logLevel: LogLevel;
+  /** Timeouts and limits (see NodeConfig). */
+  readonly tuning: Partial<Omit<NodeConfig, "nodeId" | "peers" | "clusterName">>;
+}
+
+export interface RunningNode {
+  readonly node: CorralNode;
+  readonly admin: AdminServer | undefined;
+  /** Graceful stop; resolves when everything is closed. */
+  stop(): Promise<void>;
+  /** Resolves with the process exit code once the node has stopped for any reason. */
+  readonly exited: Promise<number>;
+}
+
+const LOG_LEVELS: readonly string[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** Validate a raw config object (from the CLI: flags, env, file). Throws InvalidNodeConfig naming the field. */
+export function validateRunNodeConfig(input: unknown): RunNodeConfig {
+  if (typeof input !== "object" || input === null) throw new InvalidNodeConfig("config", "expected an object");
+  const raw = input as Record<string, unknown>;
+  const string = (field: string, fallback?: string): string => {
+    const value = raw[field] ?? fallback;
+    if (typeof value !== "string" || value.length === 0) throw new InvalidNodeConfig(field, "required, a non-empty string");
+    return value;
+  };
+  const peersRaw = raw["peers"];
+  const peers = typeof peersRaw === "string" ? peersRaw.split(",").map((p) => p.trim()).filter((p) => p.length > 0) : peersRaw;
+  if (!Array.isArray(peers) || !peers.every((p): p is string => typeof p === "string")) throw new InvalidNodeConfig("peers", "a list of node ids (or comma-separated string)");
+  const redisUrl = string("redisUrl");
+  if (!/^rediss?:\/\//.test(redisUrl)) throw new InvalidNodeConfig("redisUrl", `"${redisUrl}" is not a redis:// or rediss:// URL`);
+  const adminPortRaw = raw["adminPort"] ?? 0;
+  if (adminPortRaw !== null && (typeof adminPortRaw !== "number" || !Number.isInteger(adminPortRaw) || adminPortRaw < 0 || adminPortRaw > 65535)) {
+    throw new InvalidNodeConfig("adminPort", "an integer port 0-65535, or null to disable");
+  }
+  const fsync = raw["fsync"] ?? "always";
+  if (fsync !== "always" && fsync !== "none") throw new InvalidNodeConfig("fsync", `"always" or "none", got ${JSON.stringify(fsync)}`);
+  const logLevel = raw["logLevel"] ?? "info";
+  if (typeof logLevel !== "string" || !LOG_LEVELS.includes(logLevel)) throw new InvalidNodeConfig("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
+  const tuning = raw["tuning"] ?? {};
+  if (typeof tuning !== "object" || tuning === null) throw new InvalidNodeConfig("tuning", "expected an object");
+  const config: RunNodeConfig = {
+    nodeId: string("nodeId"),
+    peers,
+    clusterName: string("clusterName", "corral"),
+    redisUrl,
+    dataDir: string("dataDir"),
+    adminPort: adminPortRaw as number | null,
+    adminHost: string("adminHost", "127.0.0.1"),
+    fsync,
+    testMode: raw["testMode"] === true,
+    logLevel: logLevel as LogLevel,
+    tuning: tuning as RunNodeConfig["tuning"],
+  };
+  // Validates ids, peers, timeouts and limits with the node's own rules.
+  resolveNodeConfig({ ...config.tuning, nodeId: config.nodeId, peers: config.peers, clusterName: config.clusterName });
+  return config;
+}
+
+/** The Redis set clients read to discover node ids (discovery only: never state). */
+export const nodesKey = (cluster: string): string => `corral:${cluster}:nodes`;
+/** node id -> admin URL, for `corral status`. */
+export const adminKey = (cluster: string): string => `corral:${cluster}:admin`;
+
+export async function runNode(input: unknown, options: { readonly handleSignals?: boolean; readonly logger?: Logger } = {}): Promise<RunningNode> {
+  const config = validateRunNodeConfig(input);
+  const logger = options.logger ?? createLogger({ level: config.logLevel, bindings: { node: config.nodeId, cluster: config.clusterName } });
+  const clock = new LiveClock();
+  const random = new SeededRandom(randomBytes(4).readUInt32LE(0));
+  const redisNetwork = new RedisStreamsNetwork({ cluster: config.clusterName, redisUrl: config.redisUrl, logger });
+  let network: Network = redisNetwork;
+  let faultControl: RedisFaultControl | undefined;
+  if (config.testMode) {
+    logger.warn({}, "TEST MODE: fault commands from Redis are honoured; never run production like this");
+    const faulty = new FaultyNetwork(redisNetwork, { clock, random: random.fork("faults"), logger });
+    network = faulty;
+    faultControl = await RedisFaultControl.start({ cluster: config.clusterName, redisUrl: config.redisUrl, logger, onCommand: (command) => void faulty.apply(command) });
+  }
+  const durableLog = new FileDurableLog({ directory: config.dataDir, fsync: config.fsync });
+
+  let resolveExit: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => {
+    resolveExit = resolve;
+  });
+  // A fatal error may come before `shutdown` exists (during start-up): remember it and act once it does.
+  let onFatal = (): void => {
+    fatalEarly = true;
+  };
+  let fatalEarly = false;
+  const node = await createNode(
+    { ...config.tuning, nodeId: config.nodeId, peers: config.peers, clusterName: config.clusterName },
+    { clock, random, network, logger, executor: liveExecutor, durableLog, onFatal: () => onFatal() },
+  );
+  const admin = config.adminPort === null ? undefined : await startAdminServer({ node, port: config.adminPort, host: config.adminHost, logger });
+
+  // Discovery: best effort, never blocks the node (Redis down = network down).
+  const registry = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  registry.on("error", () => undefined);
+  const register = async (): Promise<void> => {
+    try {
+      await registry.sadd(nodesKey(config.clusterName), config.nodeId);
+      if (admin !== undefined) await registry.hset(adminKey(config.clusterName), config.nodeId, admin.url);
+    } catch (error) {
+      logger.warn({ error: String(error) }, "could not register in Redis for discovery; will retry");
+    }
+  };
+  await register();
+  let registerTimer = clock.setTimer(30_000, function again() {
+    void register();
+    registerTimer = clock.setTimer(30_000, again);
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ code }, "stopping: handing over leadership and flushing");
+      clock.clearTimer(registerTimer);
+      await node.shutdown({ timeoutMs: 2_000 });
+      await admin?.close();
+      await faultControl?.close();
+      try {
+        await registry.hdel(adminKey(config.clusterName), config.nodeId);
+      } catch (_error) {
+        // Discovery entries are hints; a stale one only costs a client a failed connect.
+      }
+      registry.disconnect();
+      await network.close();
+      resolveExit(code);
+    })();
+    return stopping;
+  };
+
+  onFatal = () => void shutdown(1);
+  if (fatalEarly) void shutdown(1);
+
+  if (options.handleSignals === true) {
+    const onSignal = (signal: string): void => {
+      logger.info({ signal }, "signal received");
+      void shutdown(0);
+    };
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    process.once("SIGINT", () => onSignal("SIGINT"));
+  }
+  logger.info({ peers: config.peers, dataDir: config.dataDir, admin: admin?.url }, "node started");
+  return { node, admin, stop: () => shutdown(0), exited };
+}
