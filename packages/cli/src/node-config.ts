@@ -11,16 +11,26 @@ import { ConfigError } from "./errors.js";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 
+/**
+ * What `corral node` hands the server's `runNode` (its RunNodeConfig): the
+ * node's identity, network, storage and admin settings, plus tuning.
+ */
 export interface NodeCommandConfig {
-  /** Validated by the server's resolveNodeConfig. */
-  readonly node: NodeConfig;
+  readonly nodeId: string;
+  readonly peers: readonly string[];
+  readonly clusterName: string;
   readonly redisUrl: string;
   /** Where this node keeps its WAL and snapshots. */
   readonly dataDir: string;
   readonly adminHost: string;
   /** 0 = any free port. */
   readonly adminPort: number;
+  readonly fsync: "always" | "none";
+  /** Honour fault commands from Redis: multi-process tests only. */
+  readonly testMode: boolean;
   readonly logLevel: LogLevelName;
+  /** Timeouts and limits from the config file (validated by resolveNodeConfig). */
+  readonly tuning: Partial<Omit<NodeConfig, "nodeId" | "peers" | "clusterName">>;
 }
 
 /** The flags `corral node` takes (strings as parseArgs gives them). */
@@ -33,6 +43,8 @@ export interface NodeFlags {
   readonly "admin-port"?: string | undefined;
   readonly "admin-host"?: string | undefined;
   readonly "log-level"?: string | undefined;
+  readonly fsync?: string | undefined;
+  readonly "test-mode"?: string | undefined;
   readonly config?: string | undefined;
 }
 
@@ -46,6 +58,8 @@ const SETTINGS = {
   "admin-port": { env: "CORRAL_ADMIN_PORT", file: "adminPort" },
   "admin-host": { env: "CORRAL_ADMIN_HOST", file: "adminHost" },
   "log-level": { env: "CORRAL_LOG_LEVEL", file: "logLevel" },
+  fsync: { env: "CORRAL_FSYNC", file: "fsync" },
+  "test-mode": { env: "CORRAL_TEST_MODE", file: "testMode" },
 } as const;
 type Setting = keyof typeof SETTINGS;
 
@@ -166,9 +180,8 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
   for (const field of TUNING_FIELDS) {
     if (Object.prototype.hasOwnProperty.call(file, field)) tuning[field] = file[field] as number;
   }
-  let node: NodeConfig;
   try {
-    node = resolveNodeConfig({ ...tuning, nodeId, peers, clusterName });
+    resolveNodeConfig({ ...tuning, nodeId, peers, clusterName });
   } catch (error) {
     if (!(error instanceof InvalidNodeConfig)) throw error;
     // Say where the bad value came from, in the user's terms.
@@ -183,8 +196,21 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
   const levelFound = lookup("log-level");
   const logLevel = levelFound === undefined ? "info" : stringValue(levelFound);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(levelFound!.source, `expected one of ${LOG_LEVELS.join(", ")}`);
+  const fsyncFound = lookup("fsync");
+  const fsync = fsyncFound === undefined ? "always" : stringValue(fsyncFound);
+  if (fsync !== "always" && fsync !== "none") throw new ConfigError(fsyncFound!.source, `expected "always" or "none", got "${fsync}"`);
+  const testModeFound = lookup("test-mode");
+  const testMode = testModeFound === undefined ? false : testModeFound.value === true || testModeFound.value === "true" || testModeFound.value === "1";
+  if (testModeFound !== undefined && !testMode && ![false, "false", "0"].includes(testModeFound.value as string)) {
+    throw new ConfigError(testModeFound.source, "expected true or false");
+  }
   return {
-    node,
+    nodeId,
+    peers,
+    clusterName,
+    fsync,
+    testMode,
+    tuning,
     redisUrl: redisUrlValue(required("redis")),
     dataDir: dataFound === undefined ? `.corral/${nodeId}` : stringValue(dataFound),
     adminHost: hostFound === undefined ? "127.0.0.1" : stringValue(hostFound),

@@ -1,6 +1,6 @@
 /** `corral node`: run one node process (the server's runNode) with config from flags, env and a file. */
 import { parseArgs } from "node:util";
-import { ExitCode, NotAvailable, UsageError } from "../errors.js";
+import { ConfigError, ExitCode, NotAvailable, UsageError } from "../errors.js";
 import { loadServerModule } from "../late-bound.js";
 import { resolveNodeCommandConfig, type NodeCommandConfig } from "../node-config.js";
 import type { CliIo } from "../cli-io.js";
@@ -16,13 +16,16 @@ export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis 
   --admin-port PORT admin HTTP port: /health /status /metrics (CORRAL_ADMIN_PORT, default 0 = any free port)
   --admin-host HOST admin HTTP address (CORRAL_ADMIN_HOST, default 127.0.0.1)
   --log-level LEVEL trace|debug|info|warn|error|fatal|silent (CORRAL_LOG_LEVEL, default info)
+  --fsync POLICY    always|none: fsync the WAL per batch, or never (CORRAL_FSYNC, default always)
+  --test-mode       honour fault commands from Redis: multi-process tests only (CORRAL_TEST_MODE)
   --config FILE     JSON file with any of the above (keys: id, peers, cluster, redis, data, adminPort,
-                    adminHost, logLevel) and tuning fields (tickMs, electionTicks, ...) (CORRAL_CONFIG)
+                    adminHost, logLevel, fsync, testMode) and tuning fields (tickMs, electionTicks, ...)
+                    (CORRAL_CONFIG)
 
 Flags win over env vars, env vars over the file. SIGTERM stops the node gracefully.`;
 
-/** What the server's node main is handed (shape agreed in packages/server node-main.ts). */
-export type RunNode = (config: NodeCommandConfig) => Promise<unknown>;
+/** The server's node main (packages/server node-main.ts). */
+export type RunNode = (config: NodeCommandConfig, options: { readonly handleSignals: boolean }) => Promise<{ readonly exited: Promise<number> }>;
 
 export function parseNodeArgs(args: readonly string[]): { flags: Record<string, string | undefined>; help: boolean; stopOnStdinClose: boolean } {
   try {
@@ -37,6 +40,8 @@ export function parseNodeArgs(args: readonly string[]): { flags: Record<string, 
         "admin-port": { type: "string" },
         "admin-host": { type: "string" },
         "log-level": { type: "string" },
+        fsync: { type: "string" },
+        "test-mode": { type: "boolean" },
         config: { type: "string" },
         // Used by `corral up`: stop when the parent's pipe closes, so a killed `up` leaves no node behind.
         "stop-on-stdin-close": { type: "boolean" },
@@ -45,7 +50,8 @@ export function parseNodeArgs(args: readonly string[]): { flags: Record<string, 
       strict: true,
       allowPositionals: false,
     });
-    const { help, "stop-on-stdin-close": stopOnStdinClose, ...flags } = values;
+    const { help, "stop-on-stdin-close": stopOnStdinClose, "test-mode": testMode, ...rest } = values;
+    const flags: Record<string, string | undefined> = { ...rest, "test-mode": testMode === true ? "true" : undefined };
     return { flags, help: help === true, stopOnStdinClose: stopOnStdinClose === true };
   } catch (error) {
     throw new UsageError((error as Error).message, "node", { cause: error });
@@ -68,6 +74,14 @@ export async function nodeCommand(args: readonly string[], io: CliIo): Promise<E
     io.stdin.on("error", () => process.kill(process.pid, "SIGTERM"));
     io.stdin.resume();
   }
-  await (runNode as RunNode)(config);
-  return ExitCode.Ok;
+  let running: Awaited<ReturnType<RunNode>>;
+  try {
+    running = await (runNode as RunNode)(config, { handleSignals: true });
+  } catch (error) {
+    // The server's own validation names the field; say it in the CLI's terms.
+    if ((error as { _tag?: unknown })._tag === "InvalidNodeConfig") throw new ConfigError((error as { field: string }).field, (error as { reason: string }).reason, { cause: error });
+    throw error;
+  }
+  const code = await running.exited;
+  return code === 0 ? ExitCode.Ok : ExitCode.Failure;
 }

@@ -14,7 +14,7 @@ import { ShellInterpreter } from "../shell/interpreter.js";
 import { InteractiveIo, runRepl } from "../shell/repl.js";
 import type { UpFlags } from "./up.js";
 
-type ConnectWith = (options: { cluster: string; nodes: readonly string[] }, env: { network: Network; clock: Clock; random: Random }) => Promise<Client>;
+type ConnectWith = (env: { network: Network; clock: Clock; random: Random }, options: { cluster: string; nodes: readonly string[] }) => Promise<Client>;
 
 async function drainMicrotasks(): Promise<void> {
   for (let i = 0; i < 16; i++) await Promise.resolve();
@@ -81,7 +81,7 @@ export async function upInMemory(flags: UpFlags, io: CliIo): Promise<ExitCode> {
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
     }
     io.stdout.write(`corral up --in-memory: ${flags.nodes} node(s) in this process, cluster ${flags.cluster}; nothing is persisted, and only this shell can connect\n`);
-    const client = await (connectWith as ConnectWith)({ cluster: flags.cluster, nodes: ids }, { network, clock: sim.clockFor("shell"), random: sim.random.fork("shell") });
+    const client = await (connectWith as ConnectWith)({ network, clock: sim.clockFor("shell"), random: sim.random.fork("shell") }, { cluster: flags.cluster, nodes: ids });
     const shellIo = new InteractiveIo(io.stdout, io.stderr);
     const status = async (): Promise<{ lines: string[]; healthy: boolean }> => {
       const lines = nodes.map((node) => {
