@@ -25,6 +25,7 @@ import {
   type NodeMessage,
   type OpRequest,
   type RequestTxn,
+  type WatchEvent,
   type WriteResult,
 } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
@@ -68,6 +69,10 @@ interface Connection {
   /** Highest zxid this connection has been shown: no answer may come from an older state. */
   floor: number;
   readonly queue: Pending[];
+  /** Requests that arrived while connect was still in progress. */
+  readonly early: OpRequest[];
+  /** The session ended (expired or closed) while this connection served it. */
+  ended: boolean;
   closingSince: number;
 }
 
@@ -182,6 +187,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       lastXid: -1,
       floor: 0,
       queue: [],
+      early: [],
+      ended: false,
       closingSince: 0,
     };
     connections.set(key, connection);
@@ -266,7 +273,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     } satisfies ApplierMessage);
   };
 
-  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number): void => {
+  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number, missed: readonly WatchEvent[] = []): void => {
     const previous = bySession.get(sessionId);
     if (previous !== undefined && previous !== connection) {
       // The client moved to a new connection here: the old one is stale. Its watches now belong to the new one.
@@ -281,6 +288,10 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     touched.add(sessionId);
     publish();
     send(connection, { type: "connected", sessionId, secret, timeoutMs, nodeId: self, zxid });
+    // Missed watch events come before any answer on the new connection.
+    for (const event of missed) send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
+    const early = connection.early.splice(0);
+    for (const request of early) handleRequest(connection, request);
   };
 
   const answer = (connection: Connection, pending: Pending, zxid: number, result: Extract<NodeMessage, { type: "response" }>["result"]): void => {
@@ -410,8 +421,15 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         propose([{ kind: "txn", txn: { type: "closeSession", sessionId: connection.sessionId, reason: "closed" } }]);
         return;
       case "request":
+        if (connection.state === "creating" || connection.state === "attaching") {
+          // Pipelined behind connect: held (bounded) and handled in order once the session is open.
+          if (connection.early.length >= config.maxOutstandingPerSession) fail(connection, "too many requests before connect completed");
+          else connection.early.push(body);
+          return;
+        }
         if (connection.state !== "open") {
-          send(connection, { type: "response", xid: body.xid, zxid: connection.floor, result: errorResult(ErrorCode.ConnectionLoss) });
+          const code = connection.ended ? ErrorCode.SessionExpired : ErrorCode.ConnectionLoss;
+          send(connection, { type: "response", xid: body.xid, zxid: connection.floor, result: errorResult(code) });
           return;
         }
         handleRequest(connection, body);
@@ -451,6 +469,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         const connection = bySession.get(item.sessionId);
         if (connection === undefined) return;
         send(connection, { type: "sessionEnded", code: item.expired ? ErrorCode.SessionExpired : ErrorCode.Ok });
+        connection.ended = true;
         bySession.delete(item.sessionId);
         connection.state = "closing";
         connection.closingSince = clock.now();
@@ -545,10 +564,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
             connectFailed(connection, message.code, message.message);
             return;
           }
-          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid);
-          for (const event of message.missed) {
-            send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
-          }
+          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.missed);
           return;
         }
         case "readIndexDone": {
