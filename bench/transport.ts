@@ -1,5 +1,5 @@
 /**
- * `pnpm bench transport [--redis URL] [--messages N] [--latency-samples N] [--size BYTES] [--rounds N]`
+ * `pnpm bench transport [--redis URL] [--messages N] [--latency-samples N] [--size BYTES] [--rounds N] [--raw-batch N] [--latency-only]`
  *
  * One-way latency (p50/p99) and throughput of RedisStreamsNetwork (endpoint A
  * -> endpoint B, each on its own network instance, in this process) against
@@ -26,6 +26,7 @@ interface Settings {
   rounds: number;
   rawBatch: number;
   pendingBound: number;
+  latencyOnly: boolean;
 }
 
 function parseArgs(args: readonly string[]): Settings {
@@ -37,9 +38,14 @@ function parseArgs(args: readonly string[]): Settings {
     rounds: 3,
     rawBatch: 1000,
     pendingBound: 20_000,
+    latencyOnly: false,
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
+    if (flag === "--latency-only") {
+      settings.latencyOnly = true;
+      continue;
+    }
     const value = args[i + 1];
     const number = Number(value);
     switch (flag) {
@@ -297,6 +303,7 @@ export async function main(args: string[]): Promise<void> {
     for (let round = 0; round < settings.rounds; round++) {
       rounds.rawLat.push(await rawLatency(settings, redisUrl, round));
       rounds.netLat.push(await networkLatency(settings, redisUrl, round));
+      if (settings.latencyOnly) continue;
       rounds.rawThr.push(await rawThroughput(settings, redisUrl, round));
       rounds.netThr.push(await networkThroughput(settings, redisUrl, round));
       const last = (list: ThroughputResult[]): string => format(list[list.length - 1]?.messagesPerSecond ?? Number.NaN, 0);

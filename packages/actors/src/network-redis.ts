@@ -3,9 +3,10 @@
  * datagram service, not storage. Every endpoint owns one inbox stream
  * `corral:{<cluster>}:in:<endpointId>` (the hash tag keeps a cluster in one
  * slot). A dedicated connection per endpoint tails its inbox with
- * `XREAD BLOCK`; all sends of one event-loop turn leave in ONE pipeline with
- * ONE `XADD <inbox> MAXLEN ~ N * f <from> m <frame> m <frame> ...` per
- * (destination, source) pair.
+ * `XREAD BLOCK`; sends are coalesced and leave in ONE pipeline with ONE
+ * `XADD <inbox> MAXLEN ~ N * f <from> m <frame> m <frame> ...` per
+ * (destination, source) pair: per event-loop turn while earlier pipelines are
+ * in flight, per synchronous run (microtask) when the link is idle.
  *
  * Redis down is the network down: sends are dropped and counted, readers wait
  * for the connection with jittered exponential backoff, nothing throws and
@@ -692,8 +693,11 @@ export class RedisStreamsNetwork implements Network {
     this.queuedBytes += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // setImmediate runs after this turn's I/O callbacks and microtasks: every send of the turn joins one pipeline.
-      setImmediate(() => this.flush());
+      // Idle link: flush at the end of this synchronous run (a microtask), so a lone message pays no extra
+      // event-loop hop. Busy link (pipelines in flight): flush in setImmediate, after this turn's I/O
+      // callbacks, so everything sent in the turn joins one pipeline (Nagle-like, without a timer).
+      if (this.inFlight.size === 0) queueMicrotask(() => this.flush());
+      else setImmediate(() => this.flush());
     }
   }
 
