@@ -4,15 +4,14 @@
  * `DriverFactory` (see types.ts) and list it below.
  */
 import type { DriverFactory, SystemName } from "./types.js";
+import { corralDriverFactory } from "./driver-corral.js";
 import { etcdDriverFactory } from "./driver-etcd.js";
 import { zookeeperDriverFactory } from "./driver-zookeeper.js";
 
 export const drivers: Partial<Record<SystemName, DriverFactory>> = {
   zookeeper: zookeeperDriverFactory,
   etcd: etcdDriverFactory,
-  // corral: corralDriverFactory, — plug in here (bench/compare/driver-corral.ts)
-  // once Corral's server and client exist; the table then gains Corral's
-  // columns and its ratio to each peer.
+  corral: corralDriverFactory,
 };
 
 /** Order of columns in the table: Corral first when present, then the peers. */
