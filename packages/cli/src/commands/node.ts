@@ -1,8 +1,8 @@
 /** `corral node`: run one node process (the server's runNode) with config from flags, env and a file. */
 import { parseArgs } from "node:util";
-import { ConfigError, ExitCode, NotAvailable, UsageError } from "../errors.js";
-import { loadServerModule } from "../late-bound.js";
-import { resolveNodeCommandConfig, type NodeCommandConfig } from "../node-config.js";
+import { InvalidNodeConfig, runNode } from "@corral/server";
+import { ConfigError, ExitCode, UsageError } from "../errors.js";
+import { resolveNodeCommandConfig } from "../node-config.js";
 import type { CliIo } from "../cli-io.js";
 
 export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis URL [--cluster NAME] [--data DIR]
@@ -23,9 +23,6 @@ export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis 
                     (CORRAL_CONFIG)
 
 Flags win over env vars, env vars over the file. SIGTERM stops the node gracefully.`;
-
-/** The server's node main (packages/server node-main.ts). */
-export type RunNode = (config: NodeCommandConfig, options: { readonly handleSignals: boolean }) => Promise<{ readonly exited: Promise<number> }>;
 
 export function parseNodeArgs(args: readonly string[]): { flags: Record<string, string | undefined>; help: boolean; stopOnStdinClose: boolean } {
   try {
@@ -65,21 +62,18 @@ export async function nodeCommand(args: readonly string[], io: CliIo): Promise<E
     return ExitCode.Ok;
   }
   const config = resolveNodeCommandConfig(flags, io.env);
-  const server = await loadServerModule();
-  const runNode = server["runNode"];
-  if (typeof runNode !== "function") throw new NotAvailable("corral node", "@corral/server does not export runNode yet");
   if (stopOnStdinClose) {
     // A closed pipe means the launcher is gone: take the node's own graceful SIGTERM path.
     io.stdin.on("end", () => process.kill(process.pid, "SIGTERM"));
     io.stdin.on("error", () => process.kill(process.pid, "SIGTERM"));
     io.stdin.resume();
   }
-  let running: Awaited<ReturnType<RunNode>>;
+  let running: Awaited<ReturnType<typeof runNode>>;
   try {
-    running = await (runNode as RunNode)(config, { handleSignals: true });
+    running = await runNode(config, { handleSignals: true });
   } catch (error) {
-    // The server's own validation names the field; say it in the CLI's terms.
-    if ((error as { _tag?: unknown })._tag === "InvalidNodeConfig") throw new ConfigError((error as { field: string }).field, (error as { reason: string }).reason, { cause: error });
+    // The server's own validation names the field; report it as a configuration error.
+    if (error instanceof InvalidNodeConfig) throw new ConfigError(error.field, error.reason, { cause: error });
     throw error;
   }
   const code = await running.exited;

@@ -4,17 +4,15 @@
  * InMemoryNetwork and a SimScheduler pumped at wall-clock pace, with
  * in-memory logs: nothing persists, nothing else can connect.
  */
-import { InMemoryNetwork, SimScheduler, createLogger, type Clock, type Network, type Random } from "@corral/actors";
+import { InMemoryNetwork, SimScheduler, createLogger } from "@corral/actors";
 import { MemoryDurableLog } from "@corral/consensus";
 import { createNode, type CorralNode } from "@corral/server";
-import type { Client } from "@corral/client";
-import { ExitCode, NoLeader, NotAvailable } from "../errors.js";
+import { connectWith } from "@corral/client";
+import { ExitCode, NoLeader } from "../errors.js";
 import type { CliIo } from "../cli-io.js";
 import { ShellInterpreter } from "../shell/interpreter.js";
 import { InteractiveIo, runRepl } from "../shell/repl.js";
 import type { UpFlags } from "./up.js";
-
-type ConnectWith = (env: { network: Network; clock: Clock; random: Random }, options: { cluster: string; nodes: readonly string[] }) => Promise<Client>;
 
 async function drainMicrotasks(): Promise<void> {
   for (let i = 0; i < 16; i++) await Promise.resolve();
@@ -56,10 +54,6 @@ function startPump(sim: SimScheduler): () => void {
 }
 
 export async function upInMemory(flags: UpFlags, io: CliIo): Promise<ExitCode> {
-  const clientModule = (await import("@corral/client")) as Record<string, unknown>;
-  const connectWith = clientModule["connectWith"];
-  if (typeof connectWith !== "function") throw new NotAvailable("corral up --in-memory", "@corral/client does not export connectWith yet");
-
   const sim = new SimScheduler(Math.floor(performance.now()));
   const network = new InMemoryNetwork(sim, { latencyMsMin: 0, latencyMsMax: 1 });
   const logger = createLogger({ level: "warn", destination: { write: (line: string) => void io.stderr.write(line) } });
@@ -81,7 +75,7 @@ export async function upInMemory(flags: UpFlags, io: CliIo): Promise<ExitCode> {
       await new Promise((resolveDelay) => setTimeout(resolveDelay, 50));
     }
     io.stdout.write(`corral up --in-memory: ${flags.nodes} node(s) in this process, cluster ${flags.cluster}; nothing is persisted, and only this shell can connect\n`);
-    const client = await (connectWith as ConnectWith)({ network, clock: sim.clockFor("shell"), random: sim.random.fork("shell") }, { cluster: flags.cluster, nodes: ids });
+    const client = await connectWith({ network, clock: sim.clockFor("shell"), random: sim.random.fork("shell") }, { cluster: flags.cluster, nodes: ids });
     const shellIo = new InteractiveIo(io.stdout, io.stderr);
     const status = async (): Promise<{ lines: string[]; healthy: boolean }> => {
       const lines = nodes.map((node) => {
