@@ -16,6 +16,11 @@ import { SeededRandom } from "./random.js";
 export interface SimSchedulerOptions {
   /** Bound on live pending events; exceeding it throws SimQueueFull (a runaway simulation is a bug). */
   readonly maxPendingEvents?: number;
+  /**
+   * Bound on events run without virtual time advancing; exceeding it throws an
+   * InvariantViolation (a livelock: something reschedules itself at "now" forever).
+   */
+  readonly maxEventsPerInstant?: number;
   /** Wall-clock origin (ms since epoch) reported by the simulated clocks' wallNow(). */
   readonly wallOriginMs?: number;
 }
@@ -49,6 +54,8 @@ export class SimScheduler {
   readonly random: SeededRandom;
   readonly maxPendingEvents: number;
   readonly wallOriginMs: number;
+  readonly maxEventsPerInstant: number;
+  private eventsThisInstant = 0;
 
   private currentTime = 0;
   private nextSeq = 0;
@@ -66,6 +73,7 @@ export class SimScheduler {
     this.random = new SeededRandom(seed);
     this.maxPendingEvents = options.maxPendingEvents ?? DEFAULT_MAX_PENDING_EVENTS;
     this.wallOriginMs = options.wallOriginMs ?? DEFAULT_WALL_ORIGIN_MS;
+    this.maxEventsPerInstant = options.maxEventsPerInstant ?? 10_000_000;
     invariant(this.maxPendingEvents > 0, "maxPendingEvents must be positive");
   }
 
@@ -126,6 +134,13 @@ export class SimScheduler {
       const fn = event.fn;
       if (fn === undefined) continue;
       if (event.time < this.currentTime) throw new InvariantViolation("sim: time went backwards");
+      if (event.time === this.currentTime) {
+        if (++this.eventsThisInstant > this.maxEventsPerInstant) {
+          throw new InvariantViolation(`sim: livelock: more than ${this.maxEventsPerInstant} events at virtual time ${this.currentTime}`);
+        }
+      } else {
+        this.eventsThisInstant = 1;
+      }
       this.currentTime = event.time;
       event.fn = undefined;
       this.byId.delete(event.seq);
