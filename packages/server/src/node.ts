@@ -181,7 +181,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       appliedIndex: view.appliedIndex,
       lastIndex: raft.lastIndex,
       peers,
-      sessions: stateMachine.sessions().length,
+      sessions: stateMachine.sessionCount(),
       sessionsHere: view.sessionsHere,
       connections: view.connections,
       watches: stateMachine.watchCount(),

@@ -125,6 +125,7 @@ export interface StateMachine {
   removeSessionWatches(sessionId: number): void;
   session(sessionId: number): SessionInfo | undefined;
   sessions(): readonly SessionInfo[];
+  sessionCount(): number;
   /** zxids of a node, for missed-event computation on reconnect. */
   zxidsOf(path: string): { readonly czxid: number; readonly mzxid: number; readonly pzxid: number } | undefined;
   watchCount(): number;

@@ -63,10 +63,19 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
   let pendingReady: ReturnType<RaftCore<M>["ready"]> | undefined;
   let lastTerm = core.status().term;
   let storage: Promise<void> = Promise.resolve();
+  /**
+   * createSession commands this leader has proposed, by origin: a node re-sends
+   * until it sees the session applied, and without this every re-send would
+   * open an orphan session that lingers until it expires. Forgotten when
+   * leadership is lost (the entry may then have been truncated). Bounded.
+   */
+  const proposedCreates = new Set<string>();
+  const MAX_REMEMBERED_CREATES = 10_000;
 
   const publish = (): void => {
     const status = core.status();
     if (status.role === "leader" && (view.raft.role !== "leader" || status.term !== lastTerm)) view.counters.elections++;
+    if (status.role !== "leader") proposedCreates.clear();
     lastTerm = status.term;
     view.raft = status;
   };
@@ -80,13 +89,17 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
     if (command.kind === "txn") {
       return encodeEntryData(command.origin === undefined ? { timeMs, txn: command.txn } : { timeMs, txn: command.txn, origin: command.origin });
     }
-    if (view.stateMachine.sessions().length >= config.maxSessions) return undefined;
+    const originKey = `${command.origin[0]}\u0000${command.origin[1]}`;
+    if (proposedCreates.has(originKey)) return undefined;
+    if (view.stateMachine.sessionCount() >= config.maxSessions) return undefined;
     const timeoutMs = Math.min(config.maxSessionTimeoutMs, Math.max(config.minSessionTimeoutMs, command.timeoutMs));
     // The leader fixes id and secret so every replica applies the same session.
     const sessionId = 1 + random.int(2 ** 26) * 2 ** 26 + random.int(2 ** 26);
     let secret = "";
     for (let i = 0; i < 4; i++) secret += random.int(2 ** 30).toString(16).padStart(8, "0");
     if (sessionId >= MAX_SESSION_ID) return undefined;
+    if (proposedCreates.size >= MAX_REMEMBERED_CREATES) proposedCreates.delete(proposedCreates.values().next().value!);
+    proposedCreates.add(originKey);
     return encodeEntryData({ timeMs, txn: { type: "createSession", sessionId, timeoutMs, secret }, origin: command.origin });
   };
 

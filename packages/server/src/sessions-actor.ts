@@ -69,6 +69,8 @@ interface Connection {
   /** Highest zxid this connection has been shown: no answer may come from an older state. */
   floor: number;
   readonly queue: Pending[];
+  /** Unanswered-or-unsent entries of `queue`, by xid. */
+  readonly byXid: Map<number, Pending>;
   /** Requests that arrived while connect was still in progress. */
   readonly early: OpRequest[];
   /** The session ended (expired or closed) while this connection served it. */
@@ -187,6 +189,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       lastXid: -1,
       floor: 0,
       queue: [],
+      byXid: new Map(),
       early: [],
       ended: false,
       closingSince: 0,
@@ -304,6 +307,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     const queue = connection.queue;
     while (queue.length > 0 && queue[0]!.response !== undefined) {
       const done = queue.shift()!;
+      connection.byXid.delete(done.xid);
       send(connection, done.response!);
       view.requestDone?.(done.request.op.type, clock.now() - done.receivedAt);
     }
@@ -381,6 +385,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         return;
       }
       connection.queue.push(pending);
+      connection.byXid.set(pending.xid, pending);
       const txn: RequestTxn = { type: "request", sessionId: connection.sessionId, seq: request.seq!, auth: connection.auth, op: op as RequestTxn["op"] };
       let tracked = writes.get(connection.sessionId);
       if (tracked === undefined) {
@@ -393,6 +398,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       return;
     }
     connection.queue.push(pending);
+    connection.byXid.set(pending.xid, pending);
     if (queueLength >= config.maxOutstandingPerSession) {
       view.counters.rejectedRequests++;
       pending.dispatched = true;
@@ -550,7 +556,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         case "answer": {
           const connection = byId.get(message.conn);
           if (connection === undefined) return;
-          const pending = connection.queue.find((p) => p.xid === message.xid);
+          const pending = connection.byXid.get(message.xid);
           if (pending === undefined || pending.response !== undefined) return;
           answer(connection, pending, message.zxid, message.result);
           flush(connection);

@@ -37,7 +37,8 @@ export function trackerActor(options: { readonly config: NodeConfig; readonly vi
   /** Sessions we proposed to close, and when (re-proposed if still alive after a retry period). */
   const closing = new Map<number, number>();
   let leaderTerm = -1;
-  const checkMs = config.tickMs * 5;
+  // Expiry precision of ~1/20 of the shortest timeout; the scan is O(sessions), so not every tick.
+  const checkMs = Math.max(config.tickMs * 5, Math.floor(config.minSessionTimeoutMs / 20));
 
   return {
     started(context) {

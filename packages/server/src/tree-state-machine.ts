@@ -81,6 +81,11 @@ class TreeStateMachine implements StateMachine {
     return this.tree.sessions();
   }
 
+  sessionCount(): number {
+    // The tree exposes no count; the session table is small next to the nodes, and this runs per createSession only.
+    return this.tree.sessions().length;
+  }
+
   zxidsOf(path: string) {
     const stat = this.tree.statOf(path);
     return stat === undefined ? undefined : { czxid: stat.czxid, mzxid: stat.mzxid, pzxid: stat.pzxid };

@@ -29,3 +29,15 @@ describe("a simulated 3-node ensemble", () => {
     await ensemble.close();
   });
 });
+
+describe("session creation", () => {
+  it("re-sent createSession requests open one session per client, even when commits are slow", async () => {
+    // Slow links make the commit take longer than the node's re-send period.
+    const ensemble = await ensembleWithLeader({ seed: 3 });
+    ensemble.fault({ kind: "set-link-faults", from: "*", to: "*", delayMsMin: 60, delayMsMax: 90 });
+    for (let i = 0; i < 4; i++) await connectedClient(ensemble, `many${i}`, follower(ensemble, i % 2), 20_000);
+    await ensemble.converge();
+    expect(ensemble.status().map((s) => s.sessions)).toEqual([4, 4, 4]);
+    await ensemble.close();
+  });
+});
