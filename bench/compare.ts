@@ -9,6 +9,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
+import type { FloorReport } from "./corral/floor.js";
+import { isCorralDriver } from "./compare/driver-corral.js";
 import { drivers, systemOrder } from "./compare/drivers.js";
 import { describeMachine } from "./compare/machine.js";
 import { renderMarkdown, renderMainTable, renderContext, type CompareReport, type RecordedResult, type SystemStatus } from "./compare/report.js";
@@ -193,6 +195,7 @@ export async function main(args: string[]): Promise<void> {
 
   const results: RecordedResult[] = [];
   const ran: SystemName[] = [];
+  let floor: FloorReport | undefined;
   for (const status of statuses.filter((entry) => entry.available)) {
     const factory = drivers[status.system];
     if (factory === undefined) continue;
@@ -203,6 +206,10 @@ export async function main(args: string[]): Promise<void> {
       ran.push(status.system);
       const index = statuses.indexOf(status);
       statuses[index] = { ...status, version: driver.version !== "unknown" ? driver.version : status.version };
+      if (isCorralDriver(driver)) {
+        floor = await driver.measureFloor(machine.fsync.latency.p50Ms);
+        output.log(`compare: Redis hop p50 ${floor.hop.latency.p50Ms} ms; write floor ${floor.onFollower.floorMs} ms (client on a follower, ${floor.onFollower.hops} hops + fsync), ${floor.onLeader.floorMs} ms (on the leader)`);
+      }
       if (options.primeMs > 0) {
         output.log(`compare: priming ${status.system} with ${options.primeMs / 1000} s of unmeasured mixed load`);
         await runWorkload("mixed", { driver, knobs: { ...options.knobs, warmupMs: 0, durationMs: options.primeMs }, progress: output.progress });
@@ -248,6 +255,7 @@ export async function main(args: string[]): Promise<void> {
     systems: statuses,
     results,
     notes,
+    ...(floor === undefined ? {} : { floor }),
   };
   const columns = systemOrder.filter((system) => ran.includes(system));
   process.stdout.write(`\n${renderContext(report)}\n\n${renderMainTable(report, columns)}\n`);

@@ -3,6 +3,7 @@
  * numbers, and Corral's ratio to each peer when Corral ran), plus the detail
  * table and the run's context, for the terminal and bench/results/.
  */
+import type { FloorReport } from "../corral/floor.js";
 import type { MachineInfo } from "./machine.js";
 import type { SystemName } from "./types.js";
 import type { FailoverResult, ThroughputResult, WorkloadKnobs, WorkloadName } from "./workloads.js";
@@ -34,6 +35,8 @@ export interface CompareReport {
   readonly systems: readonly SystemStatus[];
   readonly results: readonly RecordedResult[];
   readonly notes: readonly string[];
+  /** Corral's single-client write latency floor, measured when Corral ran. */
+  readonly floor?: FloorReport;
 }
 
 const peers: readonly SystemName[] = ["zookeeper", "etcd"];
@@ -78,6 +81,15 @@ export function renderMainTable(report: CompareReport, systems: readonly SystemN
       else cells.push(formatRatio(corral.opsPerSecond / other.opsPerSecond), formatRatio(corral.latency.p99Ms / other.latency.p99Ms));
     }
     lines.push(row(cells));
+    if (workload === "setData-single" && report.floor !== undefined && withCorral) {
+      const floor = report.floor;
+      const corral = find(report.results, "corral", workload, "throughput");
+      const floorCells = [`write floor: ${floor.onFollower.hops} hops × ${formatNumber(floor.hop.latency.p50Ms)} ms + fsync ${formatNumber(floor.fsyncP50Ms)} ms (client on leader: ${formatNumber(floor.onLeader.floorMs)})`];
+      for (const system of systems) floorCells.push("", system === "corral" ? formatNumber(floor.onFollower.floorMs) : "", "");
+      for (const _peer of ratioPeers) floorCells.push("", "");
+      if (corral !== undefined) floorCells[0] += `; corral p50 / floor ${formatRatio(corral.latency.p50Ms / floor.onFollower.floorMs)}`;
+      lines.push(row(floorCells));
+    }
   }
   if (report.workloads.includes("failover")) {
     const failoverRows: Array<[string, (result: FailoverResult) => string, (corral: FailoverResult, other: FailoverResult) => string]> = [
@@ -137,6 +149,10 @@ export function renderContext(report: CompareReport): string {
     `- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, node ${machine.node}, load average at start ${machine.loadAverage.join(" / ")}`,
     `- disk fsync (${machine.fsync.writeBytes} B write + fdatasync, ${machine.fsync.iterations}×, in ${machine.fsync.directory}): p50 ${formatNumber(fsync.p50Ms)} ms, p99 ${formatNumber(fsync.p99Ms)} ms, max ${formatNumber(fsync.maxMs)} ms`,
     `- knobs: clients ${report.knobs.clients}, depth ${report.knobs.depth}, duration ${report.knobs.durationMs / 1000} s, warmup ${report.knobs.warmupMs / 1000} s, payload ${report.knobs.payloadBytes} B`,
+    ...(report.floor === undefined ? [] : [
+      `- write latency floor: Redis one-way hop (XADD → XREAD, ${report.floor.hop.samples} samples) p50 ${formatNumber(report.floor.hop.latency.p50Ms)} ms p99 ${formatNumber(report.floor.hop.latency.p99Ms)} ms; ` +
+        `client on a follower ${report.floor.onFollower.hops} hops + 1 fsync = ${formatNumber(report.floor.onFollower.floorMs)} ms, client on the leader ${report.floor.onLeader.hops} hops + 1 fsync = ${formatNumber(report.floor.onLeader.floorMs)} ms`,
+    ]),
     ...report.systems.map((status) => `- ${status.system}: ${status.available ? `version ${status.version} (${status.detail})` : `not available: ${status.detail}`}`),
     ...report.notes.map((note) => `- ${note}`),
   ];
