@@ -97,7 +97,7 @@ export function validateRunNodeConfig(input: unknown): RunNodeConfig {
 }
 
 /** The Redis set clients read to discover node ids (discovery only: never state). */
-export const nodesKey = (cluster: string): string => `corral:${cluster}:nodes`;
+export const nodesKey = (cluster: string): string => `corral:{${cluster}}:nodes`;
 /** node id -> admin URL, for `corral status`. */
 export const adminKey = (cluster: string): string => `corral:${cluster}:admin`;
 
