@@ -3,3 +3,18 @@ export { Deadline, Listeners, ManagedSessions, sessionSource, MAX_TIMEOUT_MS } f
 export type { RecipeEnv, WaitOptions, SessionSource, ManagedSessionsOptions } from "./common.js";
 export { Mutex, ReadWriteLock, Semaphore, FencedResource } from "./locks.js";
 export type { LockHold, Lease, FencedResourceOptions } from "./locks.js";
+export { LeaderLatch, LeaderSelector } from "./leader.js";
+export type { LeaderTerm, LeaderLatchOptions, LeaderSelectorTerm, LeaderSelectorOptions } from "./leader.js";
+export { DistributedQueue, PriorityQueue, MAX_PRIORITY } from "./queue.js";
+export type { QueueOptions } from "./queue.js";
+export { Barrier, DoubleBarrier } from "./barrier.js";
+export { AtomicCounter } from "./counter.js";
+export type { CounterChange, AtomicCounterOptions } from "./counter.js";
+export { IdAllocator } from "./ids.js";
+export type { IdAllocatorOptions } from "./ids.js";
+export { TreeCache, NodeCache, ChildrenCache, ConfigSubscription } from "./cache.js";
+export type { CachedNode, CacheEvent, TreeCacheOptions, ConfigValue } from "./cache.js";
+export { ServiceRegistry, ServiceDiscovery, ServiceProvider, GroupMember, GroupMembership, DEFAULT_SERVICES_PATH } from "./discovery.js";
+export type { ServiceInstance, ProviderStrategy, GroupMemberInfo } from "./discovery.js";
+export { TwoPhaseCommit, ThreePhaseCommit, TransactionParticipant, DEFAULT_TX_ROOT, MAX_PARTICIPANTS } from "./transaction.js";
+export type { Decision, CommitProtocol, CoordinatorOptions, ParticipantOptions } from "./transaction.js";
