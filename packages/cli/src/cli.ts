@@ -17,7 +17,7 @@ commands:
   node      run one node process
   status    print the ensemble's status; exit 0 when it has a leader and a majority
   shell     an interactive shell (or one command with -c)
-  bench     benchmarks (not yet available from the CLI: use \`pnpm bench\`)
+  bench     benchmark a running ensemble (--data DIR, or --redis URL --cluster NAME); "bench failover" kills the leader
   help      this text; \`corral <command> --help\` for a command's options`;
 
 const USAGES: Record<string, string> = { up: UP_USAGE, node: NODE_USAGE, status: STATUS_USAGE, shell: SHELL_USAGE };
