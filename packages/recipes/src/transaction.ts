@@ -249,15 +249,36 @@ export class TransactionParticipant extends TxBase {
     validateSegment("participantId", participantId);
   }
 
-  /** Vote; a "no" vote also proposes abort at once. Voting twice keeps the first vote. */
+  /**
+   * Vote; a "no" vote also proposes abort at once. Voting twice keeps the first
+   * vote. Waits (up to the decision timeout) for the coordinator to create the tx.
+   */
   async vote(txId: string, yes: boolean): Promise<void> {
     const client = this.sessions.current();
     const txPath = this.txPath(txId);
-    const path = joinPath(joinPath(txPath, "votes"), this.participantId);
-    try {
-      await client.create(path, yes ? "yes" : "no", { mode: CreateMode.Persistent });
-    } catch (error) {
-      if (tagOf(error) !== "NodeExists" && !isUnknownOutcome(error)) throw error;
+    const votesPath = joinPath(txPath, "votes");
+    const path = joinPath(votesPath, this.participantId);
+    const deadline = new Deadline(this.env.clock, `tx ${txId} to exist`, { timeoutMs: this.options.decisionTimeoutMs ?? 15_000 });
+    for (;;) {
+      try {
+        await client.create(path, yes ? "yes" : "no", { mode: CreateMode.Persistent });
+        break;
+      } catch (error) {
+        if (tagOf(error) === "NodeExists" || isUnknownOutcome(error)) break;
+        if (tagOf(error) !== "NoNode") throw error;
+      }
+      let wake: (() => void) | undefined;
+      let fired = false;
+      const stat = await client.exists(votesPath, {
+        watch: () => {
+          fired = true;
+          wake?.();
+        },
+      });
+      if (stat === null && !fired)
+        await deadline.sleep((w) => {
+          wake = w;
+        });
     }
     if (!yes) await decide(client, txPath, "abort");
   }
