@@ -29,6 +29,8 @@ export interface NodeConfig {
   readonly snapshotEveryEntries: number;
   /** Reads/sync waiting for the local tree to catch up. */
   readonly maxWaitingReads: number;
+  /** How often the leader looks for emptied containers and expired TTL nodes. */
+  readonly reapIntervalMs: number;
 }
 
 export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
@@ -46,6 +48,7 @@ export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
   forwardRetryMs: 200,
   snapshotEveryEntries: 10_000,
   maxWaitingReads: 10_000,
+  reapIntervalMs: 1_000,
 };
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -67,7 +70,7 @@ export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, 
   if (!config.peers.includes(config.nodeId)) throw new InvalidNodeConfig("peers", `must include this node (${config.nodeId})`);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(config.clusterName)) throw new InvalidNodeConfig("clusterName", "1-64 characters of [A-Za-z0-9_.-]");
   for (const field of ["tickMs", "electionTicks", "heartbeatTicks", "minSessionTimeoutMs", "maxSessionTimeoutMs", "maxOutstandingPerSession",
-    "maxConnections", "maxNewSessionsPerSecond", "maxSessions", "maxFrameBytes", "forwardRetryMs", "maxWaitingReads"] as const) {
+    "maxConnections", "maxNewSessionsPerSecond", "maxSessions", "maxFrameBytes", "forwardRetryMs", "maxWaitingReads", "reapIntervalMs"] as const) {
     positiveInt(config, field);
   }
   positiveInt(config, "snapshotEveryEntries", 0);

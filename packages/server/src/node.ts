@@ -158,7 +158,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       ...(env.channelLimits === undefined ? {} : { channelLimits: env.channelLimits }),
     }),
   );
-  system.spawn(ActorName.tracker, trackerActor({ config, view }));
+  system.spawn(ActorName.tracker, trackerActor({ config, view, wallNow: () => env.clock.wallNow() }));
   const raftRef = system.spawn<RaftActorMessage<RoutedMessage>>(
     ActorName.raft,
     raftActor({ config, core, durableLog: env.durableLog, clock: env.clock, random: env.random, view, onFatal: fatal }),

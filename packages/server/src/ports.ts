@@ -126,6 +126,8 @@ export interface StateMachine {
   session(sessionId: number): SessionInfo | undefined;
   sessions(): readonly SessionInfo[];
   sessionCount(): number;
+  /** Containers emptied of children and TTL nodes idle past their TTL at wall time `nowMs` (the leader proposes their reaping). */
+  findReapable(nowMs: number): readonly { readonly path: string; readonly kind: "container" | "ttl" }[];
   /** zxids of a node, for missed-event computation on reconnect. */
   zxidsOf(path: string): { readonly czxid: number; readonly mzxid: number; readonly pzxid: number } | undefined;
   watchCount(): number;

@@ -5,6 +5,9 @@
  * ephemerals at the same zxid). A session the tracker has no deadline for —
  * every session, right after this node becomes leader — gets a fresh full
  * timeout, so a leader change never expires a live client.
+ *
+ * The leader also proposes the reaping of emptied containers and expired TTL
+ * nodes; the tree re-checks the condition when the entry applies.
  */
 import type { Behaviour } from "@corral/actors";
 import { DecodeFailure, type Codec } from "@corral/actors";
@@ -15,6 +18,7 @@ import type { RaftActorMessage } from "./raft-actor.js";
 export type TrackerMessage = { readonly type: "touch"; readonly sessionIds: readonly number[] } | { readonly type: "check" };
 
 const MAX_TOUCHES_PER_MESSAGE = 1_000_000;
+const MAX_REAPS_PER_SCAN = 1_000;
 
 export const trackerCodec: Codec<TrackerMessage> = {
   encode(message) {
@@ -31,8 +35,11 @@ export const trackerCodec: Codec<TrackerMessage> = {
   },
 };
 
-export function trackerActor(options: { readonly config: NodeConfig; readonly view: NodeView }): Behaviour<TrackerMessage> {
+export function trackerActor(options: { readonly config: NodeConfig; readonly view: NodeView; readonly wallNow: () => number }): Behaviour<TrackerMessage> {
   const { config, view } = options;
+  /** Reaps proposed and when; re-proposed after a retry period if the node is still there. */
+  const reaping = new Map<string, number>();
+  let lastReapScan = Number.NEGATIVE_INFINITY;
   const deadlines = new Map<number, number>();
   /** Sessions we proposed to close, and when (re-proposed if still alive after a retry period). */
   const closing = new Map<number, number>();
@@ -50,6 +57,7 @@ export function trackerActor(options: { readonly config: NodeConfig; readonly vi
       if (!leading || status.term !== leaderTerm) {
         deadlines.clear();
         closing.clear();
+        reaping.clear();
         leaderTerm = leading ? status.term : -1;
       }
       const now = context.now();
@@ -79,6 +87,23 @@ export function trackerActor(options: { readonly config: NodeConfig; readonly vi
       }
       for (const sessionId of deadlines.keys()) if (!live.has(sessionId)) deadlines.delete(sessionId);
       for (const sessionId of closing.keys()) if (!live.has(sessionId)) closing.delete(sessionId);
+      if (now - lastReapScan >= config.reapIntervalMs) {
+        lastReapScan = now;
+        const candidates = view.stateMachine.findReapable(options.wallNow());
+        const still = new Set(candidates.map((c) => c.path));
+        for (const path of reaping.keys()) if (!still.has(path)) reaping.delete(path);
+        const reaps = candidates.filter((c) => {
+          const proposedAt = reaping.get(c.path);
+          return proposedAt === undefined || now - proposedAt >= config.reapIntervalMs * 4;
+        }).slice(0, MAX_REAPS_PER_SCAN);
+        for (const candidate of reaps) reaping.set(candidate.path, now);
+        if (reaps.length > 0) {
+          context.send<RaftActorMessage<never>>(
+            { node: config.nodeId, actor: ActorName.raft },
+            { type: "propose", commands: reaps.map((c) => ({ kind: "txn" as const, txn: { type: "reap" as const, path: c.path, kind: c.kind } })) },
+          );
+        }
+      }
       if (expired.length === 0) return;
       view.counters.sessionsExpired += expired.length;
       context.send<RaftActorMessage<never>>(

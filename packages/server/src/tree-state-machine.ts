@@ -81,6 +81,10 @@ class TreeStateMachine implements StateMachine {
     return this.tree.sessions();
   }
 
+  findReapable(nowMs: number) {
+    return this.tree.findReapable(nowMs);
+  }
+
   sessionCount(): number {
     // The tree exposes no count; the session table is small next to the nodes, and this runs per createSession only.
     return this.tree.sessions().length;

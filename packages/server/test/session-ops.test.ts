@@ -72,3 +72,28 @@ describe("session operations", () => {
     await ensemble.close();
   });
 });
+
+describe("reaping", () => {
+  it("the leader deletes an emptied container and an idle TTL node, and nothing else", async () => {
+    const ensemble = await ensembleWithLeader({ seed: 115 });
+    const client = await connectedClient(ensemble, "reaper", follower(ensemble), 30_000);
+    await awaitResponse(ensemble, client, client.send(create("/box", "", CreateMode.Container)));
+    await awaitResponse(ensemble, client, client.send(create("/box/item", "")));
+    await awaitResponse(ensemble, client, client.send({ type: "create", path: "/ttl", data: new Uint8Array(), acl: [{ perms: 31, id: { scheme: "world", id: "anyone" } }], mode: CreateMode.PersistentWithTTL, ttlMs: 2_000 }));
+    await awaitResponse(ensemble, client, client.send(create("/keep", "")));
+    await ensemble.runFor(1_500);
+    const exists = async (path: string): Promise<boolean> => {
+      const response = await awaitResponse(ensemble, client, client.send({ type: "exists", path }));
+      return response.result.type === "exists" && response.result.stat !== null;
+    };
+    expect(await exists("/box")).toBe(true);
+    expect(await exists("/ttl")).toBe(true);
+    await awaitResponse(ensemble, client, client.send({ type: "delete", path: "/box/item", version: -1 }));
+    await ensemble.runFor(4_000);
+    expect(await exists("/box")).toBe(false);
+    expect(await exists("/ttl")).toBe(false);
+    expect(await exists("/keep")).toBe(true);
+    expect(await ensemble.converge()).toBe(true);
+    await ensemble.close();
+  });
+});
