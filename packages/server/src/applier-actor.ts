@@ -45,7 +45,9 @@ export type ApplierMessage =
       readonly lastZxidSeen: number;
       readonly watches: WatchSet;
     }
-  | { readonly type: "dropWatches"; readonly sessionId: number };
+  | { readonly type: "dropWatches"; readonly sessionId: number }
+  /** The connection is gone: drop whatever it still waits for (a bogus lastZxidSeen must not pin memory). */
+  | { readonly type: "forgetConnection"; readonly conn: number };
 
 /** What one applied entry means to the sessions actor. */
 export type AppliedItem =
@@ -236,6 +238,9 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
         }
         case "dropWatches":
           tree.removeSessionWatches(message.sessionId);
+          break;
+        case "forgetConnection":
+          if (waiting.length > 0) waiting = waiting.filter((request) => request.conn !== message.conn);
           break;
       }
     },

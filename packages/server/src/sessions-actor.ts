@@ -149,6 +149,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       }
     }
     for (const [ref, wait] of readIndexWaits) if (wait.connection === connection) readIndexWaits.delete(ref);
+    tell(applier, { type: "forgetConnection", conn: connection.id } satisfies ApplierMessage);
     publish();
     void reason;
   };
