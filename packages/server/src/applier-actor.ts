@@ -6,6 +6,7 @@
  * reflects the change behind it (DESIGN §1 Watches).
  */
 import type { Behaviour } from "@corral/actors";
+import { buggify } from "@corral/actors";
 import { EntryType, type Entry } from "@corral/consensus";
 import {
   CorralCode,
@@ -204,7 +205,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
             }
             waiting = still;
           }
-          if (config.snapshotEveryEntries > 0 && applied - lastSnapshotIndex >= config.snapshotEveryEntries) {
+          if (config.snapshotEveryEntries > 0 && (applied - lastSnapshotIndex >= config.snapshotEveryEntries || (applied > lastSnapshotIndex && buggify("applier.force-snapshot") /* BUGGIFY (simulation only): an early snapshot + compaction */))) {
             lastSnapshotIndex = applied;
             view.counters.snapshotsTaken++;
             context.send<RaftActorMessage<never>>({ node: self, actor: ActorName.raft }, { type: "snapshot", index: applied, data: tree.snapshot() });

@@ -8,7 +8,7 @@
  * proposal lost in a leader change costs only a retry.
  */
 import type { ActorContext, Behaviour, Clock, Codec, Random } from "@corral/actors";
-import { DecodeFailure } from "@corral/actors";
+import { DecodeFailure, buggify } from "@corral/actors";
 import type { DurableLog, Entry, Snapshot } from "@corral/consensus";
 import { decodeTxn, encodeTxn, isDecodeError, type Txn } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
@@ -114,7 +114,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
       if (entries.length > 0 && core.propose(entries)) view.counters.proposals += entries.length;
       return;
     }
-    if (status.leader !== null && status.leader !== self) {
+    if (status.leader !== null && status.leader !== self && !buggify("raft.drop-forward") /* BUGGIFY (simulation only): a lost forward, re-sent by its sender */) {
       view.counters.forwards++;
       context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "propose", commands });
     }

@@ -305,6 +305,14 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
 
   /** Send answered responses from the head, then hand over what may go now. */
   const flush = (connection: Connection): void => {
+    // Dispatching may answer at once (addAuth): go round until nothing new is sendable. Bounded by the queue length.
+    for (let round = 0; round <= connection.queue.length; round++) {
+      flushOnce(connection);
+      if (connection.queue[0]?.response === undefined) return;
+    }
+  };
+
+  const flushOnce = (connection: Connection): void => {
     const queue = connection.queue;
     while (queue.length > 0 && queue[0]!.response !== undefined) {
       const done = queue.shift()!;

@@ -84,3 +84,24 @@ describe("durability and recovery", () => {
     await ensemble.close();
   });
 });
+
+describe("ACLs", () => {
+  it("refuses unauthorized reads and writes with NoAuth and changes nothing", async () => {
+    const ensemble = await ensembleWithLeader({ seed: 84 });
+    const owner = await connectedClient(ensemble, "owner", follower(ensemble, 0));
+    const stranger = await connectedClient(ensemble, "stranger", follower(ensemble, 1));
+    const auth = await awaitResponse(ensemble, owner, owner.send({ type: "addAuth", scheme: "digest", credentials: "alice:secret" }));
+    expect(auth.result).toEqual({ type: "addAuth" });
+    const created = await awaitResponse(ensemble, owner, owner.send({ type: "create", path: "/private", data: bytes("mine"), acl: [{ perms: 31, id: { scheme: "auth", id: "" } }], mode: 0 }));
+    expect(created.result.type).toBe("create");
+    const read = await awaitResponse(ensemble, stranger, stranger.send(getData("/private")));
+    expect(read.result).toMatchObject({ type: "error", code: ErrorCode.NoAuth });
+    const write = await awaitResponse(ensemble, stranger, stranger.send({ type: "setData", path: "/private", data: bytes("theirs"), version: -1 }));
+    expect(write.result).toMatchObject({ type: "error", code: ErrorCode.NoAuth });
+    const mine = await awaitResponse(ensemble, owner, owner.send(getData("/private")));
+    expect(mine.result.type === "getData" && text(mine.result.data)).toBe("mine");
+    const badScheme = await awaitResponse(ensemble, stranger, stranger.send({ type: "addAuth", scheme: "ip", credentials: "1.2.3.4" }));
+    expect(badScheme.result).toMatchObject({ type: "error", code: ErrorCode.AuthFailed });
+    await ensemble.close();
+  });
+});
