@@ -115,6 +115,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   let tokensAt = clock.now();
   let tell: (to: { node: string; actor: string }, message: unknown) => void = () => undefined;
   let selfTell: (message: SessionsMessage) => void = () => undefined;
+  let debugLog: (fields: object, message: string) => void = () => undefined;
 
   const publish = (): void => {
     view.connections = connections.size;
@@ -130,13 +131,15 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
 
   const fail = (connection: Connection, reason: string): void => {
     if (!connections.has(connection.key)) return;
-    options.sendFrame(connection.endpoint, encodeFrame(ReliableChannel.resetFrame(connection.channel.channelId)) ?? new Uint8Array());
+    const reset = encodeFrame(ReliableChannel.resetFrame(connection.channel.channelId));
+    if (reset !== undefined) options.sendFrame(connection.endpoint, reset);
     connection.channel.close();
     remove(connection, reason);
   };
 
   const remove = (connection: Connection, reason: string): void => {
     if (!connections.delete(connection.key)) return;
+    if (reason !== "closed") debugLog({ endpoint: connection.endpoint, sessionId: connection.sessionId, reason }, "client connection dropped");
     byId.delete(connection.id);
     if (connection.state === "creating") creating.delete(connection.createRef);
     if (connection.sessionId !== 0 && bySession.get(connection.sessionId) === connection) {
@@ -151,7 +154,6 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     for (const [ref, wait] of readIndexWaits) if (wait.connection === connection) readIndexWaits.delete(ref);
     tell(applier, { type: "forgetConnection", conn: connection.id } satisfies ApplierMessage);
     publish();
-    void reason;
   };
 
   const encodeFrame = (frame: ChannelFrame<SessionBody>): Uint8Array | undefined => {
@@ -546,6 +548,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       selfTell = (message) => {
         context.send(context.self, message);
       };
+      debugLog = (fields, message) => context.logger.debug(fields, message);
       context.setTimer("retry", config.forwardRetryMs, { type: "retry" });
       context.setTimer("touch", touchIntervalMs, { type: "touch" });
     },
