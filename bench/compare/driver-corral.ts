@@ -8,7 +8,9 @@
  */
 import { connect, type Client } from "@corral/client";
 import { CreateMode, NodeExistsError } from "@corral/protocol";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LocalEnsemble, fetchStatus, findLeader, type EnsembleMember, type EnsembleTarget } from "../corral/ensemble.js";
 import { measureFloor, type FloorReport } from "../corral/floor.js";
 import { makeOwnedDirectory, removeOwnedDirectory, sleep } from "./processes.js";
@@ -126,9 +128,11 @@ export class CorralDriver implements SystemDriver {
       this.options.log(`corral: attached to cluster ${this.attached.cluster} on ${this.attached.redisUrl}; leader ${leader?.member.id ?? "unknown (admin /status unreachable)"}`);
       return;
     }
-    this.directory = makeOwnedDirectory("corral-bench-corral-");
+    // A kept directory (profiles, logs) must outlive processes.ts's exit cleanup of owned directories.
+    this.directory = this.options.keepDirectory === true ? mkdtempSync(join(tmpdir(), "corral-bench-corral-")) : makeOwnedDirectory("corral-bench-corral-");
     this.ensemble = new LocalEnsemble({ directory: this.directory, nodeCount: 3, log: this.options.log, ...(this.options.nodeFlags === undefined ? {} : { nodeFlags: this.options.nodeFlags }) });
     await this.ensemble.start();
+    this.options.log(`corral: leader ${(await this.leader())?.id ?? "unknown"}`);
   }
 
   async newClient(): Promise<BenchClient> {

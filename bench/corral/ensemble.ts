@@ -130,7 +130,7 @@ export class LocalEnsemble {
       members.push({ id, adminUrl: `http://127.0.0.1:${port}`, pid: child.pid });
     }
     this.currentTarget = { redisUrl: this.redis.url, cluster, members };
-    log(`corral: ${nodeCount} nodes (${ids.join(", ")}) on ${this.redis.url}, cluster ${cluster}, logs in ${directory}`);
+    log(`corral: ${nodeCount} nodes (${members.map((member) => `${member.id} pid ${member.pid ?? "?"}`).join(", ")}) on ${this.redis.url}, cluster ${cluster}, logs in ${directory}`);
     const ready = await waitUntil(async () => {
       for (const [id, child] of this.children) {
         if (!isRunning(child)) throw new CompareError("PeerStartFailed", `corral node ${id} exited (code ${child.exitCode ?? child.signalCode}); see ${join(directory, `${id}.log`)}`);
