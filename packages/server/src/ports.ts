@@ -3,8 +3,8 @@
  * node uses them. The consensus and tree packages were written concurrently
  * with this one; keeping the node's needs in one narrow interface means the
  * node never depends on their internals and an adapter is all that changes
- * when their APIs move (see raft-adapter / tree-adapter notes in README of the
- * report). Simulation stand-ins implement the same ports.
+ * when their APIs move: raft-core-raw-node.ts (consensus RawNode) and
+ * tree-state-machine.ts (DataTree + WatchRegistry). Tests may plug in others.
  */
 import type { Codec, Logger, Random } from "@corral/actors";
 import type { DurableLog, Entry, HardState, RecoveredState, Snapshot } from "@corral/consensus";
