@@ -77,7 +77,7 @@ export async function main(args: string[]): Promise<number> {
     for (const [kind, n] of Object.entries(result.faults)) faults[kind] = (faults[kind] ?? 0) + n;
     for (const [site, n] of Object.entries(result.buggifyFired)) buggified[site] = (buggified[site] ?? 0) + n;
     if (p.verbose || p.seeds.length === 1) {
-      process.stdout.write(`seed ${seed}: ${result.ok ? "ok" : "FAILED"} nodes=${result.nodes} trace=${result.traceHash} ops=${result.operationsChecked} sim=${result.simulatedMs}ms events=${result.events} kinds=[${result.enabledKinds.join(",")}]\n`);
+      process.stdout.write(`seed ${seed}: ${result.ok ? "ok" : "FAILED"} nodes=${result.nodes} trace=${result.traceHash} ops=${result.operationsChecked} sim=${result.simulatedMs}ms events=${result.events} workload=${JSON.stringify(result.workload)} kinds=[${result.enabledKinds.join(",")}]\n`);
     }
     if (!result.ok) {
       failed++;

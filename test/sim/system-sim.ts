@@ -49,7 +49,15 @@ export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 const ALL_KINDS = Object.values(FaultKind);
 
 /** Bugs a test can plant to prove the checkers catch them. */
-export type PlantedBug = "fencingIgnored" | "lateEphemeralDelete";
+export type PlantedBug =
+  /** The guarded resource ignores fencing tokens. */
+  | "fencingIgnored"
+  /** Replicas apply a session's close without deleting its ephemerals. */
+  | "lateEphemeralDelete"
+  /** Reads are served by whatever node the client is on, without ReadIndex (a lagging node serves the past). */
+  | "staleReads"
+  /** Node n1 silently skips applying one write (its tree diverges). */
+  | "divergentReplica";
 
 export interface SystemSimOptions {
   readonly seed: number;
@@ -78,6 +86,8 @@ export interface SystemSimResult {
   readonly buggifyFired: Readonly<Record<string, number>>;
   readonly simulatedMs: number;
   readonly events: number;
+  /** What the workload did: history ops (and how many of them ended unknown), watch events, fenced writes, sessions. */
+  readonly workload: { readonly historyOps: number; readonly unknownOps: number; readonly watchEvents: number; readonly fencedWrites: number; readonly clients: number; readonly sessionsClosed: number };
 }
 
 const SESSION_TIMEOUT_MS = 1_200;
@@ -118,6 +128,7 @@ interface Context {
   readonly watchLogs: WatchLog[];
   readonly violations: Violations;
   readonly faults: Record<string, number>;
+  readonly linearizableReads: boolean;
   stopWorkload: boolean;
   clientsMade: number;
 }
@@ -164,7 +175,7 @@ async function clientLoop(context: Context, name: string, random: Random): Promi
           if (kind < 3) {
             const done = context.history.callRegister(label, { type: "getData", path }, now());
             try {
-              const { data, stat } = await client.getData(path, { linearizable: true });
+              const { data, stat } = await client.getData(path, { linearizable: context.linearizableReads });
               done({ code: "ok", data: text(data), version: stat.version }, now());
             } catch (error) {
               done(definite(error) === "NoNode" ? { code: "NoNode" } : UNKNOWN, now());
@@ -205,7 +216,7 @@ async function clientLoop(context: Context, name: string, random: Random): Promi
           if (kind === 0) {
             const done = context.history.callSet(label, { type: "getChildren", parent: SET_PARENT }, now());
             try {
-              const { children } = await client.getChildren(SET_PARENT, { linearizable: true });
+              const { children } = await client.getChildren(SET_PARENT, { linearizable: context.linearizableReads });
               done({ code: "ok", children: [...children].sort() }, now());
             } catch {
               done(UNKNOWN, now());
@@ -405,9 +416,9 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
   const kinds = options.faultKinds ?? ALL_KINDS;
   const enabled = kinds.filter(() => shape.chance(0.5));
   const intensity = 0.5 + shape.next() * 2;
-  const safetyMs = options.safetyMs ?? 3_000;
+  const safetyMs = options.safetyMs ?? 4_000;
   const livenessMs = options.livenessMs ?? 20_000;
-  const clients = options.clients ?? 3;
+  const clients = options.clients ?? 4;
   const driftOn = enabled.includes("clock-drift");
   const driftRandom = shape.fork("drift");
   const drifts = new Map<string, number>();
@@ -432,7 +443,9 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
         return drift;
       },
       wrapStateMachine: (nodeId, factory) => {
-        return sessions.wrap(nodeId, options.plantedBug === "lateEphemeralDelete" ? lateEphemeralDeletes(factory) : factory);
+        if (options.plantedBug === "lateEphemeralDelete") return sessions.wrap(nodeId, lateEphemeralDeletes(factory));
+        if (options.plantedBug === "divergentReplica" && nodeId === "n1") return sessions.wrap(nodeId, skipOneWrite(factory));
+        return sessions.wrap(nodeId, factory);
       },
       onFatal: (nodeId, error) => violations.add("crash", `${nodeId} stopped itself: ${error instanceof Error ? error.message : String(error)}`),
     });
@@ -444,6 +457,7 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       watchLogs: [],
       violations,
       faults: {},
+      linearizableReads: options.plantedBug !== "staleReads",
       stopWorkload: false,
       clientsMade: 0,
     };
@@ -464,9 +478,13 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       nextLogSample = now + 100;
       for (const status of statuses) {
         const from = checkedThrough.get(status.id) ?? 0;
-        if (status.commitIndex <= from) continue;
-        const entries = sim.durableLog(status.id).recovered().entries.filter((e) => e.index > from && e.index <= status.commitIndex);
-        raft.observeCommitted(status.id, status.commitIndex, entries.map((e) => ({ index: e.index, term: e.term, fingerprint: fingerprint(e.data) })));
+        // The durable log against the durable commit index: in memory a follower may already know an
+        // index is committed while its disk still holds the conflicting entry the new leader replaces.
+        const durable = sim.durableLog(status.id).recovered();
+        const commit = Math.min(status.commitIndex, durable.hardState?.commit ?? 0);
+        if (commit <= from) continue;
+        const entries = durable.entries.filter((e) => e.index > from && e.index <= commit);
+        raft.observeCommitted(status.id, commit, entries.map((e) => ({ index: e.index, term: e.term, fingerprint: fingerprint(e.data) })));
         const last = entries[entries.length - 1];
         if (last !== undefined) checkedThrough.set(status.id, last.index);
       }
@@ -543,6 +561,14 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       buggifyFired: (buggifyFired = collectBuggify(disableBuggify)),
       simulatedMs: ensemble.sim.now(),
       events: ensemble.sim.executedEvents,
+      workload: {
+        historyOps: context.history.size,
+        unknownOps: [...context.history.registers, ...context.history.sets].filter((op) => op.return === Infinity).length,
+        watchEvents: context.watchLogs.reduce((n, log) => n + log.entries.filter((e) => e.kind === "event").length, 0),
+        fencedWrites: context.resource.log.length,
+        clients: context.clientsMade,
+        sessionsClosed: sessions.sessionsClosed,
+      },
     };
   } finally {
     if (Object.keys(buggifyFired).length === 0) collectBuggify(disableBuggify);
@@ -587,6 +613,31 @@ function lateEphemeralDeletes(factory: StateMachineFactory): StateMachineFactory
           return (txn: Txn, meta: { zxid: number; timeMs: number }): AppliedTxn => {
             if (txn.type !== "closeSession") return target.apply(txn, meta);
             return { result: { type: "closeSession", sessionId: txn.sessionId, deleted: [] }, closedSessions: [txn.sessionId], events: [] };
+          };
+        },
+      });
+    },
+  };
+}
+
+/** Planted bug for the digest checker: this replica drops the first setData it is asked to apply. */
+function skipOneWrite(factory: StateMachineFactory): StateMachineFactory {
+  let skipped = false;
+  return {
+    create: () => {
+      const machine = factory.create();
+      return new Proxy(machine, {
+        get(target, property, receiver) {
+          if (property !== "apply") {
+            const value: unknown = Reflect.get(target, property, receiver);
+            return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+          }
+          return (txn: Txn, meta: { zxid: number; timeMs: number }): AppliedTxn => {
+            if (!skipped && txn.type === "request" && txn.op.type === "setData") {
+              skipped = true;
+              return target.apply({ type: "noop" }, meta);
+            }
+            return target.apply(txn, meta);
           };
         },
       });
