@@ -240,8 +240,13 @@ export class ReliableChannel<M> {
       return;
     }
     const now = this.clock.now();
+    const silentMs = now - this.lastHeardAt;
     this.lastHeardAt = now;
     this.handleAck(frame.a, frame.t === "k" ? frame.r : undefined, now);
+    // The peer is back after a silence (a healed partition): frames whose
+    // timeout backed off while it was away go out again now instead of after
+    // up to maxRetransmitMs, so a healed link resumes at the speed of its RTT.
+    if (silentMs >= 2 * this.retransmitTimeoutMs) this.resumeBackedOff(now);
     if (frame.t === "k") {
       this.counters.acksReceived++;
     } else {
@@ -249,6 +254,17 @@ export class ReliableChannel<M> {
     }
     // Other deadlines only move later on receipt; an early wake-up re-arms itself.
     if (this.currentState === "open" && this.ackDueAt !== Number.POSITIVE_INFINITY) this.arm(this.ackDueAt);
+  }
+
+  private resumeBackedOff(now: number): void {
+    let due = false;
+    for (const entry of this.inFlight.values()) {
+      if (entry.timeoutMs <= this.retransmitTimeoutMs) continue;
+      entry.timeoutMs = this.retransmitTimeoutMs;
+      entry.deadline = now;
+      due = true;
+    }
+    if (due && this.currentState === "open") this.arm(now);
   }
 
   /** Stop without a failure callback; pending messages are abandoned. Idempotent. */

@@ -126,6 +126,23 @@ describe("ReliableChannel", () => {
     }
   });
 
+  it("retransmits backed-off frames as soon as the peer is heard from again after a partition", () => {
+    const sim = new SimScheduler(7);
+    const link = { drop: 0, duplicate: 0, latencyMsMax: 2, up: false };
+    // heartbeats every 1 s; backoff may grow to 5 s while the link is down.
+    const { a, deliveredAtB, failures } = pair(sim, link, { initialRetransmitMs: 50, minRetransmitMs: 10, maxRetransmitMs: 5_000, heartbeatIntervalMs: 1_000, peerSilentMs: 60_000 });
+    expect(a.send(1)).toBe(true);
+    sim.runFor(8_000); // 50, 100, ... ms: the frame's timeout has backed off to seconds
+    expect(deliveredAtB).toEqual([]);
+    link.up = true;
+    const healedAt = sim.now();
+    // The peer's next heartbeat (<= 1 s) tells the sender it is back; delivery follows within a few RTTs,
+    // instead of waiting out the backed-off timeout.
+    expect(sim.runUntil(() => deliveredAtB.length === 1, 10_000)).toBe(true);
+    expect(sim.now() - healedAt).toBeLessThan(1_100);
+    expect(failures).toEqual([]);
+  });
+
   it("is deterministic: same seed, same trace", () => {
     const run = (seed: number): string => {
       const sim = new SimScheduler(seed);

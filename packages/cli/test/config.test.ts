@@ -122,7 +122,7 @@ describe("runCli", () => {
     stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
     return { cli: { stdin: new PassThrough(), stdout, stderr, env: {} }, out: () => out, err: () => err };
   };
-  it("exit codes: usage 2, missing ensemble 1, bench not yet available 1, help 0", async () => {
+  it("exit codes: usage 2, missing ensemble 1 (status and bench), help 0", async () => {
     const a = io();
     expect(await runCli(["frob"], a.cli)).toBe(2);
     expect(a.err()).toMatch(/^corral frob: unknown command "frob"\n\nusage: corral <command>/);
@@ -130,8 +130,8 @@ describe("runCli", () => {
     expect(await runCli(["status", "--data", join(dir, "none")], b.cli)).toBe(1);
     expect(b.err()).toMatch(/no running ensemble recorded at .*ensemble\.json/);
     const c = io();
-    expect(await runCli(["bench"], c.cli)).toBe(1);
-    expect(c.err()).toMatch(/not yet available/);
+    expect(await runCli(["bench", "--data", join(dir, "none")], c.cli)).toBe(1);
+    expect(c.err()).toMatch(/cannot read .*ensemble\.json/);
     expect(await runCli(["help"], io().cli)).toBe(0);
     const d = io();
     expect(await runCli(["up", "--nodes", "9"], d.cli)).toBe(2);
