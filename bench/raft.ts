@@ -5,15 +5,20 @@
  * the leader hands the entry out as committed) p50/p99.
  *
  *   pnpm bench raft [--seconds 3] [--window 256] [--payload 100] [--dir /path]
+ *                   [--redis redis://host:port] [--no-processes | --processes-only]
  *
  * Rows: in-memory log (no fsync: core speed), FileDurableLog with fsync
  * "none" (labelled: benchmarks only) and fsync "always" (one fsync per Ready
- * per node: group commit).
+ * per node: group commit); then 3 OS processes (bench/raft-process/peer.ts),
+ * each a RawNode on a FileDurableLog (fsync "always") talking over Redis
+ * Streams (a redis-server is started unless --redis is given), measured on
+ * the leader.
  */
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SeededRandom } from "@corral/actors";
+import { ProcessBenchFailed, runProcessBench } from "./raft-process/cluster.js";
 import { FileDurableLog, MemoryDurableLog, RawNode, type DurableLog, type FsyncPolicy, type RaftConfig, type RaftMessage } from "@corral/consensus";
 
 function option(args: readonly string[], name: string, fallback: string): string {
@@ -130,8 +135,9 @@ export async function main(args: string[]): Promise<void> {
   const baseDir = option(args, "dir", os.tmpdir());
   const rows: Row[] = [];
 
+  const inProcess = !args.includes("--processes-only");
   const memLogs = IDS.map(() => new MemoryDurableLog({ autoSync: false }));
-  rows.push(
+  if (inProcess) rows.push(
     await run("in-memory log (no fsync)", memLogs, (log, batch) => {
       const m = log as MemoryDurableLog;
       m.write(batch);
@@ -139,7 +145,7 @@ export async function main(args: string[]): Promise<void> {
     }, seconds, window, payloadBytes, () => memLogs.reduce((s, l) => s + l.syncCount, 0)),
   );
 
-  for (const fsync of ["none", "always"] as FsyncPolicy[]) {
+  for (const fsync of (inProcess ? ["none", "always"] : []) as FsyncPolicy[]) {
     const dir = await fs.mkdtemp(path.join(baseDir, "corral-bench-raft-"));
     const fileLogs = IDS.map((id) => new FileDurableLog({ directory: path.join(dir, id), fsync }));
     try {
@@ -154,12 +160,33 @@ export async function main(args: string[]): Promise<void> {
     }
   }
 
-  process.stdout.write(`\nRaft, 3 nodes in one process, ${payloadBytes}-byte proposals, window ${window}, ${seconds}s each\n`);
+  let processRow: Row | undefined;
+  let processNote = "";
+  if (!args.includes("--no-processes")) {
+    const redisUrl = option(args, "redis", "");
+    try {
+      const outcome = await runProcessBench({ seconds, window, payloadBytes, baseDirectory: baseDir, ...(redisUrl === "" ? {} : { redisUrl }) });
+      const { result } = outcome;
+      processRow = { name: "3 processes, Redis Streams, fsync=always", committed: result.committed, seconds: result.seconds, p50Ms: result.p50Ms, p99Ms: result.p99Ms, syncsPerNode: result.walSyncs };
+      const dropped = outcome.stats.reduce((sum, s) => sum + s.framesDropped, 0);
+      const sent = outcome.stats.reduce((sum, s) => sum + s.framesSent, 0);
+      processNote = `  (leader ${result.id}, term ${result.term}; ${sent} frames sent, ${dropped} dropped over ${outcome.redisUrl}; syncs/node = leader's fsyncs)\n`;
+      for (const s of outcome.stats) {
+        processNote += `  ${s.id}: ${s.role} commit ${s.commit}, ${s.readies} readies, ${s.saveMs} ms in saves, ${s.walSyncs} fsyncs, max tick gap ${s.maxTickGapMs} ms, ${s.framesReceived} frames in\n`;
+      }
+    } catch (error) {
+      if (!(error instanceof ProcessBenchFailed)) throw error;
+      processNote = `3 processes over Redis Streams: FAILED: ${error.reason}\n`;
+      process.exitCode = 1;
+    }
+  }
+
+  process.stdout.write(`\nRaft, 3 nodes, ${payloadBytes}-byte proposals, window ${window}, ${seconds}s each (first rows: one process)\n`);
   process.stdout.write(`${"storage".padEnd(40)} ${"commits/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"syncs/node".padStart(10)}\n`);
-  for (const r of rows) {
+  for (const r of processRow === undefined ? rows : [...rows, processRow]) {
     process.stdout.write(
       `${r.name.padEnd(40)} ${Math.round(r.committed / r.seconds).toString().padStart(10)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${Math.round(r.syncsPerNode).toString().padStart(10)}\n`,
     );
   }
-  process.stdout.write("TODO: 3 processes over Redis Streams (needs the Raft actor shell and RedisStreamsNetwork).\n");
+  process.stdout.write(processNote);
 }
