@@ -71,7 +71,16 @@ export async function main(args: string[]): Promise<number> {
   let run = 0;
   for (const seed of p.seeds) {
     const options: SystemSimOptions = { seed, buggify: p.buggify, ...(p.nodes === undefined ? {} : { nodes: p.nodes }), ...(p.safetyMs === undefined ? {} : { safetyMs: p.safetyMs }) };
-    const result = await runSystemSim(options);
+    let result: SystemSimResult;
+    try {
+      result = await runSystemSim(options);
+    } catch (error) {
+      // The harness itself broke (e.g. a runaway event queue): still a failing seed to replay.
+      failed++;
+      run++;
+      process.stdout.write(`\nFAILED seed ${seed}: the run threw ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n  replay: ${replayCommand({ seed }, options)}\n\n`);
+      continue;
+    }
     run++;
     operations += result.operationsChecked;
     for (const [kind, n] of Object.entries(result.faults)) faults[kind] = (faults[kind] ?? 0) + n;
