@@ -5,14 +5,16 @@
  * the leader hands the entry out as committed) p50/p99.
  *
  *   pnpm bench raft [--seconds 3] [--window 256] [--payload 100] [--dir /path]
- *                   [--redis redis://host:port] [--no-processes | --processes-only]
+ *                   [--redis redis://host:port] [--no-processes | --processes-only] [--inflight 256,8]
  *
  * Rows: in-memory log (no fsync: core speed), FileDurableLog with fsync
  * "none" (labelled: benchmarks only) and fsync "always" (one fsync per Ready
  * per node: group commit); then 3 OS processes (bench/raft-process/peer.ts),
  * each a RawNode on a FileDurableLog (fsync "always") talking over Redis
  * Streams (a redis-server is started unless --redis is given), measured on
- * the leader.
+ * the leader; one row per --inflight value (RawNode maxInflightAppends: 256
+ * is the server's default, 8 shows what batching entries into fewer MsgApps
+ * is worth).
  */
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
@@ -160,30 +162,34 @@ export async function main(args: string[]): Promise<void> {
     }
   }
 
-  let processRow: Row | undefined;
+  const processRows: Row[] = [];
   let processNote = "";
   if (!args.includes("--no-processes")) {
     const redisUrl = option(args, "redis", "");
-    try {
-      const outcome = await runProcessBench({ seconds, window, payloadBytes, baseDirectory: baseDir, ...(redisUrl === "" ? {} : { redisUrl }) });
-      const { result } = outcome;
-      processRow = { name: "3 processes, Redis Streams, fsync=always", committed: result.committed, seconds: result.seconds, p50Ms: result.p50Ms, p99Ms: result.p99Ms, syncsPerNode: result.walSyncs };
-      const dropped = outcome.stats.reduce((sum, s) => sum + s.framesDropped, 0);
-      const sent = outcome.stats.reduce((sum, s) => sum + s.framesSent, 0);
-      processNote = `  (leader ${result.id}, term ${result.term}; ${sent} frames sent, ${dropped} dropped over ${outcome.redisUrl}; syncs/node = leader's fsyncs)\n`;
-      for (const s of outcome.stats) {
-        processNote += `  ${s.id}: ${s.role} commit ${s.commit}, ${s.readies} readies, ${s.saveMs} ms in saves, ${s.walSyncs} fsyncs, max tick gap ${s.maxTickGapMs} ms, ${s.framesReceived} frames in\n`;
+    // 256 is the server's RawNode default; a small window makes the leader batch entries into fewer MsgApps.
+    const inflights = option(args, "inflight", "256,8").split(",").map(Number);
+    for (const maxInflightAppends of inflights) {
+      try {
+        const outcome = await runProcessBench({ seconds, window, payloadBytes, baseDirectory: baseDir, maxInflightAppends, ...(redisUrl === "" ? {} : { redisUrl }) });
+        const { result } = outcome;
+        processRows.push({ name: `3 processes, Redis, fsync=always, infl ${maxInflightAppends}`, committed: result.committed, seconds: result.seconds, p50Ms: result.p50Ms, p99Ms: result.p99Ms, syncsPerNode: result.walSyncs });
+        const dropped = outcome.stats.reduce((sum, s) => sum + s.framesDropped, 0);
+        const sent = outcome.stats.reduce((sum, s) => sum + s.framesSent, 0);
+        processNote += `  infl ${maxInflightAppends}: leader ${result.id}, term ${result.term}; ${sent} frames sent, ${dropped} dropped (syncs/node = the leader's fsyncs)\n`;
+        for (const s of outcome.stats) {
+          processNote += `    ${s.id}: ${s.role} commit ${s.commit}, ${s.readies} readies, ${s.saveMs} ms in saves, ${s.walSyncs} fsyncs, max tick gap ${s.maxTickGapMs} ms, ${s.framesReceived} frames in\n`;
+        }
+      } catch (error) {
+        if (!(error instanceof ProcessBenchFailed)) throw error;
+        processNote += `3 processes over Redis Streams, infl ${maxInflightAppends}: FAILED: ${error.reason}\n`;
+        process.exitCode = 1;
       }
-    } catch (error) {
-      if (!(error instanceof ProcessBenchFailed)) throw error;
-      processNote = `3 processes over Redis Streams: FAILED: ${error.reason}\n`;
-      process.exitCode = 1;
     }
   }
 
   process.stdout.write(`\nRaft, 3 nodes, ${payloadBytes}-byte proposals, window ${window}, ${seconds}s each (first rows: one process)\n`);
   process.stdout.write(`${"storage".padEnd(40)} ${"commits/s".padStart(10)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"syncs/node".padStart(10)}\n`);
-  for (const r of processRow === undefined ? rows : [...rows, processRow]) {
+  for (const r of [...rows, ...processRows]) {
     process.stdout.write(
       `${r.name.padEnd(40)} ${Math.round(r.committed / r.seconds).toString().padStart(10)} ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${Math.round(r.syncsPerNode).toString().padStart(10)}\n`,
     );

@@ -23,6 +23,8 @@ export interface ProcessBenchOptions {
   /** Use this Redis instead of starting one. */
   readonly redisUrl?: string;
   readonly peerCount?: number;
+  /** RawNode's per-follower MsgApp window (the server's default is 256). */
+  readonly maxInflightAppends?: number;
   /** Bound on startup (tsx compile of every peer) and on electing a leader. */
   readonly startTimeoutMs?: number;
 }
@@ -134,6 +136,7 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
         "--id", id, "--peers", ids.join(","), "--redis", redisUrl, "--cluster", cluster,
         "--dir", path.join(directory, id), "--seconds", String(options.seconds),
         "--window", String(options.window), "--payload", String(options.payloadBytes),
+        ...(options.maxInflightAppends === undefined ? [] : ["--max-inflight-appends", String(options.maxInflightAppends)]),
         ...(id === ids[0] ? ["--campaign"] : []),
       ];
       const child = spawn(process.execPath, args, { cwd: REPOSITORY_ROOT, stdio: ["pipe", "pipe", "pipe"] });

@@ -3,7 +3,7 @@
  *
  *   node --conditions=@corral/source --import tsx bench/raft-process/peer.ts \
  *     --id n1 --peers n1,n2,n3 --redis redis://127.0.0.1:6379 --cluster c1 --dir /tmp/x/n1 \
- *     [--seconds 3] [--window 256] [--payload 100] [--warmup-ms 500] [--campaign]
+ *     [--seconds 3] [--window 256] [--payload 100] [--warmup-ms 500] [--max-inflight-appends 256] [--campaign]
  *
  * A RawNode on a FileDurableLog (fsync "always") and a RedisStreamsNetwork
  * endpoint whose frames are encodeRaftMessage bytes, driven by a 10 ms tick
@@ -52,6 +52,7 @@ const window = Number(option(args, "window", "256"));
 const payloadBytes = Number(option(args, "payload", "100"));
 const warmupMs = Number(option(args, "warmup-ms", "500"));
 const campaign = args.includes("--campaign");
+const maxInflightAppends = Number(option(args, "max-inflight-appends", "256"));
 
 // The server's defaults (packages/server/src/config.ts: 10 ms tick, 15 election ticks, 3 heartbeat ticks)
 // and its RawNode limits, so the row is what a node would do.
@@ -62,7 +63,7 @@ const config: RaftConfig = {
   heartbeatTicks: 3,
   preVote: true,
   checkQuorum: true,
-  maxInflightAppends: 256,
+  maxInflightAppends,
   maxInflightBytes: 16 * 1024 * 1024,
   maxEntriesPerAppend: 1024,
   maxBytesPerAppend: 1024 * 1024,
