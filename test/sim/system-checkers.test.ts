@@ -171,6 +171,15 @@ describe("watch checker", () => {
 });
 
 describe("fencing checker", () => {
+  it("catches a resource that ignores fencing tokens, with lock holders paused past their session in the simulator", async () => {
+    let caught: string | undefined;
+    for (let seed = 1; seed <= 40 && caught === undefined; seed++) {
+      const result = await runSystemSim({ seed, plantedBug: "fencingIgnored", faultKinds: ["pause-client"], safetyMs: 4_000 });
+      caught = result.violations.find((v) => v.checker === "fencing")?.message;
+    }
+    expect(caught).toMatch(/stale token \d+ from .* accepted after token \d+/);
+  }, 120_000);
+
   it("fails when two holders share a token or a stale token is accepted", () => {
     const honest = new FencedResource();
     honest.write("a#5", 5, 0);

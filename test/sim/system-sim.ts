@@ -5,7 +5,7 @@
  * fault schedule, the client workload and every message's fate.
  *
  * Safety phase: clients run a workload (registers with CAS, a child set,
- * ephemerals, one-shot watches, a try-lock guarding a FencedResource) while
+ * ephemerals, one-shot watches, the recipes' Mutex guarding a FencedResource) while
  * faults are injected; the Raft and digest checkers sample between events and
  * the session checker sees every apply on every replica. Liveness phase: every
  * fault is healed; replicas must converge and a fresh client must complete a
@@ -15,6 +15,7 @@
  */
 import { SeededRandom, enableBuggify, type Random } from "@corral/actors";
 import { CorralClient } from "@corral/client";
+import { FencedResource as RecipeFencedResource, Mutex } from "@corral/recipes";
 import { CreateMode, ErrorCode, type CorralError, type Txn } from "@corral/protocol";
 import type { StateMachine, StateMachineFactory } from "@corral/server";
 
@@ -164,6 +165,7 @@ async function clientLoop(context: Context, name: string, random: Random): Promi
     }
     const watchLog = new WatchLog(label);
     context.watchLogs.push(watchLog);
+    client.on("state", (change) => watchLog.push({ kind: "note", text: `${change.state}${change.nodeId === undefined ? "" : `@${change.nodeId}`} at ${context.ensemble.sim.now()}` }));
     let ephemeralCount = 0;
     const now = (): number => context.ensemble.sim.now();
     while (!context.stopWorkload && client.state !== "expired" && client.state !== "closed") {
@@ -270,22 +272,23 @@ async function clientLoop(context: Context, name: string, random: Random): Promi
   }
 }
 
-/** A try-lock: the lowest sequential ephemeral under /lock holds it; its czxid is the fencing token. */
+/**
+ * The recipes package's Mutex guarding its FencedResource: the hold's fencing
+ * token (the lock node's czxid) goes with every write; a paused or partitioned
+ * ex-holder's writes must be refused once a newer holder wrote.
+ */
 async function lockRound(context: Context, client: CorralClient, label: string, random: Random): Promise<void> {
-  const created = await client.create("/lock/l-", label, { mode: CreateMode.EphemeralSequential });
-  const mine = created.path.slice("/lock/".length);
+  const env = context.ensemble.clientEnv(label);
+  const mutex = new Mutex(client, "/lock", { clock: env.clock, random });
+  const hold = await mutex.acquire({ timeoutMs: 1_000 });
   try {
-    const { children } = await client.getChildren("/lock");
-    const lowest = [...children].sort()[0];
-    if (lowest !== mine) return;
-    const token = created.stat.czxid;
-    const holder = `${label}#${token}`;
+    const holder = `${label}#${hold.fencingToken}`;
     for (let i = 1 + random.int(3); i > 0; i--) {
-      context.resource.write(holder, token, context.ensemble.sim.now());
-      await sleep(context, label, random.int(200));
+      context.resource.write(holder, hold.fencingToken, context.ensemble.sim.now());
+      await sleep(context, label, random.int(100));
     }
   } finally {
-    await client.delete(created.path).catch(() => undefined);
+    await mutex.release().catch(() => undefined);
   }
 }
 
@@ -453,7 +456,10 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
     const context: Context = {
       ensemble,
       history: new HistoryRecorder(),
-      resource: new FencedResource(options.plantedBug === "fencingIgnored"),
+      resource: (() => {
+        const guarded = new RecipeFencedResource<string>();
+        return new FencedResource(options.plantedBug === "fencingIgnored", (token) => guarded.write(token));
+      })(),
       watchLogs: [],
       violations,
       faults: {},

@@ -13,15 +13,22 @@ export interface FencedWrite {
   readonly atMs: number;
 }
 
-/** The guarded resource (a test double of a storage service honouring fencing tokens). */
+/**
+ * The guarded resource, logged for the checker. `accept` decides (the recipes
+ * package's FencedResource in the simulator); the default is the same rule:
+ * refuse a token below the highest accepted. `ignoreTokens` plants the bug of a
+ * resource that ignores fencing.
+ */
 export class FencedResource {
   readonly log: FencedWrite[] = [];
   private highest = -1;
-  /** Test-only planted bug: accept every token (a resource that ignores fencing). */
-  constructor(private readonly ignoreTokens = false) {}
+  constructor(
+    private readonly ignoreTokens = false,
+    private readonly accept: (token: number) => boolean = (token) => token >= this.highest,
+  ) {}
 
   write(holder: string, token: number, atMs: number): boolean {
-    const accepted = this.ignoreTokens || token >= this.highest;
+    const accepted = this.ignoreTokens || this.accept(token);
     if (accepted) this.highest = Math.max(this.highest, token);
     this.log.push({ holder, token, accepted, atMs });
     return accepted;

@@ -15,7 +15,9 @@ export type WatchLogEntry =
   | { readonly kind: "registered"; readonly watchId: number; readonly path: string; readonly mzxid: number | null }
   | { readonly kind: "event"; readonly watchId: number; readonly path: string; readonly zxid: number }
   /** A read of `path` returned; mzxid null = NoNode. */
-  | { readonly kind: "read"; readonly path: string; readonly mzxid: number | null };
+  | { readonly kind: "read"; readonly path: string; readonly mzxid: number | null }
+  /** Context for a human reading a failure (connection state changes); ignored by the checks. */
+  | { readonly kind: "note"; readonly text: string };
 
 export class WatchLog {
   readonly entries: WatchLogEntry[] = [];
@@ -35,7 +37,13 @@ export function checkWatchLog(log: WatchLog, violations: Violations): number {
   const pending = new Map<number, { path: string; mzxid: number | null }>();
   let lastEventZxid = 0;
   let checked = 0;
-  for (const entry of log.entries) {
+  const context = (at: number): string =>
+    log.entries
+      .slice(Math.max(0, at - 12), at + 1)
+      .map((e) => JSON.stringify(e))
+      .join(" ");
+  for (const [at, entry] of log.entries.entries()) {
+    if (entry.kind === "note") continue;
     checked++;
     if (entry.kind === "registered") {
       // The event may be logged before the registering read's continuation ran: then it already fired.
@@ -54,7 +62,7 @@ export function checkWatchLog(log: WatchLog, violations: Violations): number {
         if (changed) {
           violations.add(
             "watch",
-            `${log.label}: read of ${entry.path} saw ${entry.mzxid === null ? "no node" : `mzxid ${entry.mzxid}`} before watch ${watchId} (registered at ${watch.mzxid === null ? "no node" : `mzxid ${watch.mzxid}`}) fired`,
+            `${log.label}: read of ${entry.path} saw ${entry.mzxid === null ? "no node" : `mzxid ${entry.mzxid}`} before watch ${watchId} (registered at ${watch.mzxid === null ? "no node" : `mzxid ${watch.mzxid}`}) fired; log: ${context(at)}`,
           );
           pending.delete(watchId);
         }
