@@ -1,15 +1,15 @@
 /**
  * The raft actor: owns the core and the durable log. Ticks the core, steps
- * peer messages, carries out one Ready at a time (persist, then send the
- * messages that needed it, then hand committed entries to the applier, then
- * advance), and turns client commands into entries: as leader it proposes them
+ * peer messages, carries out Readys as soon as they appear (see `drive`: at
+ * most one save in flight; messages that need it wait for it, the rest go at
+ * once), and turns client commands into entries: as leader it proposes them
  * stamped with its wall time; otherwise it forwards them to the leader. The
  * senders re-send until they see the result applied, so a lost forward or a
  * proposal lost in a leader change costs only a retry.
  */
 import type { ActorContext, Behaviour, Clock, Codec, Random } from "@corral/actors";
 import { DecodeFailure, buggify } from "@corral/actors";
-import type { DurableLog, Entry, Snapshot } from "@corral/consensus";
+import type { DurableLog, Entry, HardState, Snapshot } from "@corral/consensus";
 import { decodeTxn, encodeTxn, isDecodeError, type Txn } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
 import { encodeEntryData } from "./entry-data.js";
@@ -42,6 +42,8 @@ export type ApplierFeed = { readonly type: "apply"; readonly entries: readonly E
 
 const MAX_COMMANDS_PER_MESSAGE = 1024;
 const MAX_SESSION_ID = 2 ** 52;
+/** Readys carried out back to back in one turn when none needs a sync (each round consumes core state, so this only bounds the loop). */
+const MAX_READY_ROUNDS_PER_TURN = 16;
 
 export interface RaftActorOptions<M extends RoutedMessage> {
   readonly config: NodeConfig;
@@ -61,6 +63,11 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
   let persisting = false;
   let persistToken = 0;
   let pendingReady: ReturnType<RaftCore<M>["ready"]> | undefined;
+  /** Committed entries of `pendingReady` not yet handed to the applier (they wait for its save). */
+  let pendingCommitted: readonly Entry[] = [];
+  /** The last hard state handed to the durable log, and a commit-only change not yet written. */
+  let savedHardState: HardState | undefined;
+  let deferredHardState: HardState | undefined;
   let lastTerm = core.status().term;
   let storage: Promise<void> = Promise.resolve();
   /**
@@ -135,11 +142,42 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
     }
   };
 
+  const applyCommitted = (context: ActorContext<RaftActorMessage<M>>, entries: readonly Entry[]): void => {
+    if (entries.length > 0) context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "apply", entries });
+  };
+
+  /**
+   * Carry out Readys until one needs a sync. A Ready that changes nothing
+   * durable but the commit index (etcd's MustSync is false: commit is
+   * volatile in Raft) is carried out at once: its messages and acks go out,
+   * its committed entries are applied, and the commit is written with the
+   * next synced batch. Otherwise the batch is saved; the messages that do not
+   * depend on it, the read states and the committed entries that were
+   * already durable here go out now, the rest once the save has synced.
+   */
   const drive = (context: ActorContext<RaftActorMessage<M>>): void => {
-    if (!persisting && core.hasReady()) {
+    for (let round = 0; round < MAX_READY_ROUNDS_PER_TURN && !persisting && core.hasReady(); round++) {
       const ready = core.ready();
-      pendingReady = ready;
       for (const message of ready.messages) sendPeer(context, message);
+      handleReadStates(context, ready.readStates);
+      const hardState = ready.hardState;
+      const commitOnly = hardState !== undefined && savedHardState !== undefined && hardState.term === savedHardState.term && hardState.vote === savedHardState.vote;
+      if (ready.snapshot === undefined && ready.entries.length === 0 && (hardState === undefined || commitOnly)) {
+        if (hardState !== undefined) deferredHardState = hardState;
+        for (const peerMessage of ready.messagesAfterPersist) sendPeer(context, peerMessage);
+        applyCommitted(context, ready.committedEntries);
+        core.advance();
+        continue;
+      }
+      pendingReady = ready;
+      // Every earlier Ready is durable: committed entries below this batch's first new entry are on our disk.
+      const firstNewIndex = ready.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+      let durableCommitted = 0;
+      if (ready.snapshot === undefined) {
+        while (durableCommitted < ready.committedEntries.length && ready.committedEntries[durableCommitted]!.index < firstNewIndex) durableCommitted++;
+      }
+      pendingCommitted = durableCommitted === 0 ? ready.committedEntries : ready.committedEntries.slice(durableCommitted);
+      if (durableCommitted > 0) applyCommitted(context, ready.committedEntries.slice(0, durableCommitted));
       if (ready.snapshot !== undefined) {
         const snapshot = ready.snapshot;
         context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "restore", snapshot });
@@ -148,8 +186,12 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
       persisting = true;
       const token = ++persistToken;
       const started = clock.now();
-      const batch = ready.hardState === undefined ? { entries: ready.entries } : { hardState: ready.hardState, entries: ready.entries };
-      const needsSave = ready.hardState !== undefined || ready.entries.length > 0;
+      // A commit-only change deferred earlier rides with this batch unless the batch carries a newer hard state.
+      const batchHardState = hardState ?? deferredHardState;
+      deferredHardState = undefined;
+      if (batchHardState !== undefined) savedHardState = batchHardState;
+      const batch = batchHardState === undefined ? { entries: ready.entries } : { hardState: batchHardState, entries: ready.entries };
+      const needsSave = batchHardState !== undefined || ready.entries.length > 0;
       storage = storage
         .then(() => (needsSave ? durableLog.save(batch) : undefined))
         .then(
@@ -189,10 +231,8 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
           pendingReady = undefined;
           persisting = false;
           for (const peerMessage of ready.messagesAfterPersist) sendPeer(context, peerMessage);
-          if (ready.committedEntries.length > 0) {
-            context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "apply", entries: ready.committedEntries });
-          }
-          handleReadStates(context, ready.readStates);
+          applyCommitted(context, pendingCommitted);
+          pendingCommitted = [];
           core.advance();
           break;
         }
