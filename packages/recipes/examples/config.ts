@@ -1,4 +1,7 @@
-/** Demo: subscribe to /demo/config/feature-flags and print every value; another shell can `set` it. */
+/**
+ * Demo: subscribe to /demo/config/feature-flags, print the value at start and
+ * every change; this process then changes it twice (another shell could `set` it too).
+ */
 import { ConfigSubscription } from "@corral/recipes";
 import { connectLive } from "./connect-live.js";
 
@@ -8,7 +11,15 @@ await client.create("/demo", "").catch(() => undefined);
 await client.create("/demo/config", "").catch(() => undefined);
 await client.create("/demo/config/feature-flags", JSON.stringify({ darkMode: false })).catch(() => undefined);
 const subscription = new ConfigSubscription(sessions, "/demo/config/feature-flags", env);
-subscription.subscribe((value) => console.log(`changed: ${value?.text ?? "(deleted)"} (version ${value?.version ?? "-"})`));
+const seen: string[] = [];
+subscription.subscribe((value) => {
+  seen.push(value?.text ?? "(deleted)");
+  console.log(`changed: ${value?.text ?? "(deleted)"} (version ${value?.version ?? "-"})`);
+});
 console.log(`at start: ${(await subscription.start())?.text}`);
-await client.setData("/demo/config/feature-flags", JSON.stringify({ darkMode: true }));
-process.on("SIGINT", () => void subscription.close().then(() => sessions.close()).then(() => process.exit(0)));
+const target = [JSON.stringify({ darkMode: true }), JSON.stringify({ darkMode: true, beta: true })];
+for (const text of target) await client.setData("/demo/config/feature-flags", text);
+for (let i = 0; i < 100 && seen[seen.length - 1] !== target[1]; i++) await new Promise((resolve) => env.clock.setTimer(50, () => resolve(undefined)));
+await subscription.close();
+await sessions.close();
+console.log(`saw ${seen.length} values; last ${seen[seen.length - 1]}`);

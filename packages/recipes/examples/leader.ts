@@ -1,16 +1,34 @@
-/** Demo: a LeaderSelector that leads for two seconds per term, then relinquishes. Run it in two terminals. */
-import { LeaderSelector } from "@corral/recipes";
-import { connectLive } from "./connect-live.js";
+/**
+ * Demo: two LeaderSelectors in one process take turns leading (each term lasts
+ * half a second, then relinquishes); every term's fencing token is larger than
+ * the last. Stops after `--terms N` terms (default 6); run it in two terminals
+ * to see candidates from different processes alternate.
+ */
+import { FencedResource, LeaderSelector } from "@corral/recipes";
+import { connectLive, numberOption } from "./connect-live.js";
 
 const { sessions, env } = await connectLive("leader");
-const selector = new LeaderSelector(sessions, "/demo/election", env, async (term) => {
-  console.log(`leader: token ${term.fencingToken}`);
-  await new Promise<void>((resolve) => {
-    const timer = env.clock.setTimer(2_000, resolve);
-    term.signal.addEventListener("abort", () => (env.clock.clearTimer(timer), resolve()));
+const wanted = numberOption("--terms", 6);
+const resource = new FencedResource<string>();
+let terms = 0;
+let finish: () => void = () => undefined;
+const done = new Promise<void>((resolve) => (finish = resolve));
+const selectors = ["candidate-a", "candidate-b"].map((name) => {
+  const selector = new LeaderSelector(sessions, "/demo/election", env, async (term) => {
+    console.log(`${name} leads: token ${term.fencingToken}, fenced write accepted=${resource.write(term.fencingToken, name)}`);
+    await new Promise<void>((resolve) => {
+      const timer = env.clock.setTimer(500, resolve);
+      term.signal.addEventListener("abort", () => (env.clock.clearTimer(timer), resolve()), { once: true });
+    });
+    console.log(`${name} relinquishes term ${term.fencingToken}${term.signal.aborted ? " (leadership lost)" : ""}`);
+    if (++terms >= wanted) finish();
   });
-  console.log(`relinquishing term ${term.fencingToken}${term.signal.aborted ? " (leadership lost)" : ""}`);
+  selector.on("error", (error) => console.error(`${name} error`, error));
+  return selector;
 });
-selector.on("error", (error) => console.error("selector error", error));
-selector.start();
-process.on("SIGINT", () => void selector.close().then(() => sessions.close()).then(() => process.exit(0)));
+for (const selector of selectors) selector.start();
+process.once("SIGINT", finish);
+await done;
+for (const selector of selectors) await selector.close();
+await sessions.close();
+console.log(`done: ${terms} terms, ${resource.refused} stale writes refused`);

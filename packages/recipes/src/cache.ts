@@ -306,8 +306,16 @@ export class ConfigSubscription {
   constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv) {
     this.cache = new NodeCache(client, path, env);
     this.listeners = new Listeners(env.logger);
+    // The initial sync emits both the node's "added" and "initialized", and a resync after a new
+    // session re-reads an unchanged node: emit only when the value (its mzxid, or absence) changed.
+    let lastEmitted: string | undefined;
     this.cache.on("event", (event) => {
-      if (event.type === "initialized" || event.path === path) this.listeners.emit(this.current());
+      if (event.type !== "initialized" && event.path !== path) return;
+      const value = this.current();
+      const key = value === undefined ? "absent" : `mzxid:${value.mzxid}`;
+      if (key === lastEmitted) return;
+      lastEmitted = key;
+      this.listeners.emit(value);
     });
   }
   /** Start; resolves with the value at start. */
@@ -319,7 +327,7 @@ export class ConfigSubscription {
     const node = this.cache.current();
     return node === undefined ? undefined : { text: textDecoder.decode(node.data), data: node.data, version: node.stat.version, mzxid: node.stat.mzxid };
   }
-  /** Listen to every change (after start, the listener is not called for the value at start; read current()). */
+  /** Listen to the value at start (if subscribed before start) and every change after, each value once. */
   subscribe(listener: (value: ConfigValue | undefined) => void): () => void {
     return this.listeners.add(listener);
   }

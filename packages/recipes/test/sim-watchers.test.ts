@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { Client } from "@corral/client";
 import { CorralClient } from "@corral/client";
-import { Barrier, ChildrenCache, DoubleBarrier, GroupMember, GroupMembership, NodeCache, ServiceDiscovery, ServiceRegistry, TreeCache, type CacheEvent, type ManagedSessions } from "../src/index.js";
+import { Barrier, ChildrenCache, ConfigSubscription, DoubleBarrier, GroupMember, GroupMembership, NodeCache, ServiceDiscovery, ServiceRegistry, TreeCache, type CacheEvent, type ManagedSessions } from "../src/index.js";
 import { expireByIsolation, openClient, openManaged, recipeEnv, settle, withEnsemble, type SimEnsemble } from "./sim-helpers.js";
 
 const SEEDS = [31, 32, 33];
@@ -115,6 +115,32 @@ describe("caches, discovery and barriers on the simulated ensemble", () => {
       });
     },
   );
+
+  it.each(SEEDS)("config subscription: each value exactly once, in order, across a session expiry (seed %i)", async (seed) => {
+    await withEnsemble({ seed, faults: { drop: 0.01 } }, async (ensemble) => {
+      const writer = await openClient(ensemble, "writer", { sessionTimeoutMs: 4_000 });
+      await settle(ensemble, writer.create("/config", ""));
+      await settle(ensemble, writer.create("/config/db", "v1"));
+      const sessions = await openManaged(ensemble, "subscriber");
+      const subscription = new ConfigSubscription(sessions, "/config/db", recipeEnv(ensemble, "subscription"));
+      const seen: (string | undefined)[] = [];
+      subscription.subscribe((value) => seen.push(value?.text));
+      expect((await settle(ensemble, subscription.start()))?.text).toBe("v1");
+      await settle(ensemble, writer.setData("/config/db", "v2"));
+      await ensemble.runUntil(() => subscription.current()?.text === "v2", 10_000);
+      const isolated = corral(sessions);
+      const expiring = expireByIsolation(ensemble, isolated);
+      await ensemble.runFor(500);
+      await settle(ensemble, writer.setData("/config/db", "v3"));
+      await expiring;
+      await ensemble.runUntil(() => sessions.current() !== isolated && subscription.current()?.text === "v3", 20_000);
+      await settle(ensemble, writer.delete("/config/db"));
+      await ensemble.runUntil(() => subscription.current() === undefined, 10_000);
+      await ensemble.runFor(1_000);
+      expect(seen).toEqual(["v1", "v2", "v3", undefined]);
+      await settle(ensemble, subscription.close());
+    });
+  });
 
   it.each(SEEDS)("service registry re-registers after its session expires and discovery sees it come back (seed %i)", async (seed) => {
     await withEnsemble({ seed }, async (ensemble) => {
