@@ -64,6 +64,8 @@ export interface RaftCore<M extends RoutedMessage> {
   /** The tree captured its state at `index` (<= applied): returns the snapshot to persist, or undefined if refused. */
   compact(index: number, data: Uint8Array): Snapshot | undefined;
   status(): RaftCoreStatus;
+  /** `status()` without the per-peer detail: cheap enough for every turn. */
+  basicStatus(): Omit<RaftCoreStatus, "matchIndex">;
 }
 
 export interface RaftCoreOptions {

@@ -79,12 +79,22 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
   const proposedCreates = new Set<string>();
   const MAX_REMEMBERED_CREATES = 10_000;
 
+  /** Set on tick: the per-peer match indexes in the view are refreshed at most once per tick (RawNode.status() is costly). */
+  let matchIndexStale = true;
   const publish = (): void => {
-    const status = core.status();
-    if (status.role === "leader" && (view.raft.role !== "leader" || status.term !== lastTerm)) view.counters.elections++;
-    if (status.role !== "leader") proposedCreates.clear();
-    lastTerm = status.term;
-    view.raft = status;
+    const basic = core.basicStatus();
+    const previous = view.raft;
+    const changed = basic.role !== previous.role || basic.term !== lastTerm || basic.leader !== previous.leader;
+    if (!changed && !matchIndexStale && basic.commitIndex === previous.commitIndex && basic.lastIndex === previous.lastIndex) return;
+    if (basic.role === "leader" && (previous.role !== "leader" || basic.term !== lastTerm)) view.counters.elections++;
+    if (basic.role !== "leader") proposedCreates.clear();
+    lastTerm = basic.term;
+    if (changed || matchIndexStale) {
+      matchIndexStale = false;
+      view.raft = core.status();
+    } else {
+      view.raft = { ...basic, matchIndex: previous.matchIndex };
+    }
   };
 
   const sendPeer = (context: ActorContext<RaftActorMessage<M>>, message: M): void => {
@@ -111,7 +121,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
   };
 
   const propose = (context: ActorContext<RaftActorMessage<M>>, commands: readonly Command[]): void => {
-    const status = core.status();
+    const status = core.basicStatus();
     if (status.role === "leader") {
       const entries: Uint8Array[] = [];
       for (const command of commands) {
@@ -221,6 +231,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
         case "tick":
           context.setTimer("tick", config.tickMs, { type: "tick" });
           core.tick();
+          matchIndexStale = true;
           break;
         case "raft":
           core.step(message.message);
@@ -249,7 +260,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
           const origin = message.type === "readIndex" ? self : from?.node;
           if (origin === undefined) break;
           view.counters.readIndexRequests++;
-          const status = core.status();
+          const status = core.basicStatus();
           if (status.role === "leader") {
             core.readIndex(readIndexContext(origin, message.ref));
           } else if (message.type === "readIndex" && status.leader !== null && status.leader !== self) {

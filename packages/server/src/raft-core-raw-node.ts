@@ -110,6 +110,10 @@ class RawNodeCore implements RaftCore<RaftMessage> {
     const snapshot = this.node.compact(index, data);
     return snapshot instanceof CompactError ? undefined : snapshot;
   }
+  basicStatus() {
+    const status = this.node.basicStatus();
+    return { id: this.node.id, role: status.role, term: status.term, leader: status.leaderId, commitIndex: status.commit, lastIndex: status.lastIndex };
+  }
   status() {
     const status = this.node.status();
     const matchIndex: Record<string, number> = {};
