@@ -407,7 +407,12 @@ export class StreamTail {
         ]);
         if (failures > 0) this.logger.info({ failures }, "stream reads resumed");
         failures = 0;
-        this.deliver(reply);
+        if (this.deliver(reply) > 0) {
+          // Let the receivers' turn (scheduled with setImmediate by the deliveries) run before the next read:
+          // what arrives meanwhile is fetched by one XREAD instead of one each, and a syscall is saved per
+          // read on a busy link. An idle link is unaffected: nothing arrives during the turn.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       } catch (error) {
         if (this.closing) break;
         needsPosition = true;
@@ -420,8 +425,10 @@ export class StreamTail {
     }
   }
 
-  private deliver(reply: unknown): void {
-    if (reply === null || !Array.isArray(reply)) return;
+  /** Hands the reply's entries to the handler; returns how many there were. */
+  private deliver(reply: unknown): number {
+    if (reply === null || !Array.isArray(reply)) return 0;
+    let delivered = 0;
     for (const stream of reply) {
       if (!Array.isArray(stream) || !Array.isArray(stream[1])) continue;
       for (const entry of stream[1] as unknown[]) {
@@ -431,6 +438,7 @@ export class StreamTail {
         const id = rawId.toString("latin1");
         this.lastId = id;
         const fields = Array.isArray(rawFields) && rawFields.every((f) => Buffer.isBuffer(f)) ? (rawFields as Buffer[]) : [];
+        delivered++;
         try {
           this.options.onEntry(id, fields);
         } catch (error) {
@@ -439,6 +447,7 @@ export class StreamTail {
         }
       }
     }
+    return delivered;
   }
 
   private sleep(ms: number): Promise<void> {
