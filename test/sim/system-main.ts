@@ -91,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
     if (!result.ok) {
       failed++;
       process.stdout.write(`\nFAILED seed ${seed} (nodes ${result.nodes}, trace ${result.traceHash})\n`);
+      process.stdout.write(`  faults: ${JSON.stringify(result.faults)}; buggify fired: ${JSON.stringify(result.buggifyFired)} (replay with --no-buggify to see whether a planted fault point is needed)\n`);
       for (const v of result.violations) process.stdout.write(`  [${v.checker}] ${v.message}\n`);
       process.stdout.write(`  replay: ${replayCommand(result, options)}\n\n`);
     }

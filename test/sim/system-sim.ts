@@ -88,7 +88,7 @@ export interface SystemSimResult {
   readonly simulatedMs: number;
   readonly events: number;
   /** What the workload did: history ops (and how many of them ended unknown), watch events, fenced writes, sessions. */
-  readonly workload: { readonly historyOps: number; readonly unknownOps: number; readonly watchEvents: number; readonly fencedWrites: number; readonly clients: number; readonly sessionsClosed: number };
+  readonly workload: { readonly historyOps: number; readonly unknownOps: number; readonly watchEvents: number; readonly fencedWrites: number; readonly clients: number; readonly sessionsClosed: number; readonly snapshotInstalls: number };
 }
 
 const SESSION_TIMEOUT_MS = 1_200;
@@ -574,6 +574,7 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
         fencedWrites: context.resource.log.length,
         clients: context.clientsMade,
         sessionsClosed: sessions.sessionsClosed,
+        snapshotInstalls: sessions.snapshotInstalls,
       },
     };
   } finally {

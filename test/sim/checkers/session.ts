@@ -29,6 +29,8 @@ function exists(machine: StateMachine, path: string): boolean {
 export class SessionChecker {
   appliesChecked = 0;
   sessionsClosed = 0;
+  /** Snapshots installed into a running replica (a lagging follower catching up). */
+  snapshotInstalls = 0;
   constructor(private readonly violations: Violations) {}
 
   /** Wrap a factory: every machine it makes reports its applies here, labelled with the node id. */
@@ -44,9 +46,20 @@ export class SessionChecker {
       this.check(nodeId, meta.zxid, txn, applied, before, machine);
       return applied;
     };
+    const restore = (data: Uint8Array): void => {
+      // A snapshot installed from the leader while running (start-up restores come before any apply).
+      if (applied > 0) this.snapshotInstalls++;
+      machine.restore(data);
+    };
+    let applied = 0;
+    const counted = (txn: Txn, meta: { readonly zxid: number; readonly timeMs: number }): AppliedTxn => {
+      applied++;
+      return apply(txn, meta);
+    };
     return new Proxy(machine, {
       get(target, property, receiver) {
-        if (property === "apply") return apply;
+        if (property === "apply") return counted;
+        if (property === "restore") return restore;
         const value: unknown = Reflect.get(target, property, receiver);
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
