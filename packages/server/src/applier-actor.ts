@@ -154,6 +154,9 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     }
     for (const path of request.watches.persistent) tree.addWatch(request.sessionId, path, 0);
     for (const path of request.watches.persistentRecursive) tree.addWatch(request.sessionId, path, 1);
+    // Computed kind by kind, so not in zxid order (a NodeDeleted carries `applied`); the client drops an event older
+    // than one it already got as a re-delivery, so they must leave in zxid order. Stable: same-zxid order is kept.
+    missed.sort((a, b) => a.zxid - b.zxid);
     return { type: "attachResult", conn: request.conn, ok: true, sessionId: session.sessionId, secret: session.secret, timeoutMs: session.timeoutMs, zxid: applied, missed };
   };
 
@@ -212,14 +215,27 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
           }
           break;
         }
-        case "restore":
+        case "restore": {
           if (message.snapshot.meta.index <= applied) break;
-          tree.restore(message.snapshot.data);
+          // The snapshot jumps this replica past entries it never applied: their watch events and closed
+          // sessions come from comparing the trees, and go out before anything that reflects the new state.
+          const restored = tree.restore(message.snapshot.data);
           applied = message.snapshot.meta.index;
           lastSnapshotIndex = applied;
           view.appliedIndex = applied;
-          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items: [] });
+          const items: AppliedItem[] = restored.events.map((fired) => ({ kind: "event", sessionId: fired.sessionId, event: fired.event }));
+          for (const sessionId of restored.closedSessions) items.push({ kind: "sessionClosed", sessionId, expired: true });
+          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items });
+          if (waiting.length > 0) {
+            const still: Waiting[] = [];
+            for (const request of waiting) {
+              if (minIndexOf(request) <= applied) context.send<SessionsFeed>(sessions, serve(request));
+              else still.push(request);
+            }
+            waiting = still;
+          }
           break;
+        }
         case "read":
         case "wait":
         case "attach":

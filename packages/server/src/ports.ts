@@ -102,6 +102,13 @@ export interface AppliedTxn {
   readonly skipped?: boolean;
 }
 
+export interface RestoredSnapshot {
+  /** Watch events the snapshot's changes fire on this node, in zxid order. */
+  readonly events: readonly SessionEvent[];
+  /** Sessions in the old tree that the snapshot no longer has (their watches are gone). */
+  readonly closedSessions: readonly number[];
+}
+
 export interface Caller {
   readonly sessionId: number;
   readonly auth: readonly Id[];
@@ -134,7 +141,12 @@ export interface StateMachine {
   zxidsOf(path: string): { readonly czxid: number; readonly mzxid: number; readonly pzxid: number } | undefined;
   watchCount(): number;
   snapshot(): Uint8Array;
-  restore(data: Uint8Array): void;
+  /**
+   * Replace the tree with a snapshot. Into a running replica, the entries it
+   * covers were never applied here: the result is what they owe this node's
+   * watches and sessions (events in zxid order, sessions gone).
+   */
+  restore(data: Uint8Array): RestoredSnapshot;
   digest(): string;
 }
 

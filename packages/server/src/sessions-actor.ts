@@ -110,6 +110,13 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   const readIndexWaits = new Map<number, { connection: Connection; pending: Pending }>();
   const touched = new Set<number>();
   let nextConnectionId = 1;
+  /**
+   * The last applied index whose watch events this actor has sent. A pong may
+   * tell a client no more than this: view.appliedIndex runs ahead of the
+   * "applied" feed still queued here, and a client whose lastZxidSeen passed
+   * an event it never got would have that event skipped on reconnect.
+   */
+  let deliveredIndex = 0;
   let nextRef = 1;
   let sessionTokens = config.maxNewSessionsPerSecond;
   let tokensAt = clock.now();
@@ -431,7 +438,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         handleConnect(connection, body);
         return;
       case "ping":
-        if (connection.state === "open") send(connection, { type: "pong", zxid: Math.max(connection.floor, view.appliedIndex) });
+        if (connection.state === "open") send(connection, { type: "pong", zxid: Math.max(connection.floor, deliveredIndex) });
         return;
       case "close":
         if (connection.state !== "open") return;
@@ -564,6 +571,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         }
         case "applied":
           for (const item of message.items) applyItem(item);
+          deliveredIndex = Math.max(deliveredIndex, message.index);
           return;
         case "answer": {
           const connection = byId.get(message.conn);

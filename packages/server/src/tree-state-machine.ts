@@ -9,7 +9,7 @@
 import { DataTree, SnapshotError, WatchRegistry, type TreeConfig, type WatchLimits } from "@corral/tree";
 import { ErrorCode, errorResult, type AddWatchMode, type ErrorCodeValue, type ReadOp, type ReadResult, type Txn, type WatcherType } from "@corral/protocol";
 import { NodeInvariantViolation } from "./errors.js";
-import type { AppliedTxn, Caller, SessionEvent, StateMachine, StateMachineFactory } from "./ports.js";
+import type { AppliedTxn, Caller, RestoredSnapshot, SessionEvent, StateMachine, StateMachineFactory } from "./ports.js";
 
 /** The result a skipped out-of-order write gets (never sent to a client: its node keeps waiting and re-sends). */
 export const OUT_OF_ORDER_RESULT = errorResult(ErrorCode.RuntimeInconsistency);
@@ -105,11 +105,16 @@ class TreeStateMachine implements StateMachine {
     return this.tree.snapshot();
   }
 
-  restore(data: Uint8Array): void {
+  restore(data: Uint8Array): RestoredSnapshot {
     const restored = DataTree.restore(data, this.treeConfig);
     // A snapshot comes from our own disk or the leader: unreadable means corruption, so stop.
     if (restored instanceof SnapshotError) throw new NodeInvariantViolation(`snapshot unreadable: ${restored.message}`);
+    const before = this.tree;
     this.tree = restored;
+    const closedSessions = before.sessions().filter((session) => restored.session(session.sessionId) === undefined).map((session) => session.sessionId);
+    const events = this.watches.triggerRestore(before, restored, restored.lastZxid);
+    for (const sessionId of closedSessions) this.watches.removeSession(sessionId);
+    return { events, closedSessions };
   }
 
   digest(): string {

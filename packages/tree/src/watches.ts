@@ -15,7 +15,7 @@
  */
 import type { AddWatchMode, EventType, Stat, WatchEvent } from "@corral/protocol";
 import { AddWatchMode as Mode, EventType as Event, KeeperState, LimitExceededError, NoWatcherError, WatcherType, parentPath } from "@corral/protocol";
-import type { TreeChange } from "./data-tree.js";
+import type { DataTree, TreeChange } from "./data-tree.js";
 
 export interface WatchDelivery {
   readonly sessionId: number;
@@ -152,6 +152,51 @@ export class WatchRegistry {
   }
 
   /**
+   * A snapshot install replaced the tree at once (a replica that fell behind
+   * the leader's compacted log): the entries in between were never applied
+   * here, so nothing fired for their changes. Returns the events the
+   * registered watches are owed, found by comparing the tree `before` and
+   * `after` at every watched path (for persistent-recursive watches, every path
+   * below too), in zxid order, one-shot watches removed as they fire — so a
+   * session is told before it can read the new state. Each event carries the
+   * zxid of the change where the after-tree records it (czxid, mzxid, pzxid);
+   * a deletion's is unknown and carries `restoredZxid`, the snapshot's index.
+   */
+  triggerRestore(before: DataTree, after: DataTree, restoredZxid: number): WatchDelivery[] {
+    const paths = new Set<string>();
+    for (const kind of ["data", "child", "persistent"] as const) for (const path of this.byKind[kind].keys()) paths.add(path);
+    if (this.byKind.recursive.size > 0) {
+      for (const tree of [before, after]) {
+        for (const path of tree.nodes.keys()) if (this.coveredRecursively(path)) paths.add(path);
+      }
+      for (const root of this.byKind.recursive.keys()) paths.add(root);
+    }
+    const changes: { change: TreeChange; zxid: number }[] = [];
+    for (const path of paths) {
+      const was = before.statOf(path);
+      const now = after.statOf(path);
+      if (was === undefined && now === undefined) continue;
+      if (was === undefined) changes.push({ change: { type: "created", path }, zxid: now!.czxid });
+      else if (now === undefined) changes.push({ change: { type: "deleted", path }, zxid: restoredZxid });
+      else if (now.czxid !== was.czxid) {
+        // Deleted and created again in between: both happened, the deletion first.
+        changes.push({ change: { type: "deleted", path }, zxid: now.czxid });
+        changes.push({ change: { type: "created", path }, zxid: now.czxid });
+      } else {
+        if (now.mzxid !== was.mzxid) changes.push({ change: { type: "dataChanged", path }, zxid: now.mzxid });
+        if (now.pzxid !== was.pzxid || now.cversion !== was.cversion) {
+          changes.push({ change: { type: "childrenChanged", path }, zxid: now.pzxid !== was.pzxid ? now.pzxid : restoredZxid });
+        }
+      }
+    }
+    // Stable sort: the deletion of a re-created node stays before its creation.
+    changes.sort((a, b) => a.zxid - b.zxid);
+    const out: WatchDelivery[] = [];
+    for (const { change, zxid } of changes) out.push(...this.trigger([change], zxid));
+    return out;
+  }
+
+  /**
    * Re-registration after a reconnect (ZooKeeper's SetWatches): given what the
    * client watched and the last zxid it saw, returns the events it missed and
    * registers the watches that did not fire. `statOf` reads this node's tree.
@@ -236,6 +281,15 @@ export class WatchRegistry {
     for (;;) {
       this.collect("recursive", current, recipients);
       if (current === "/") return;
+      current = parentPath(current);
+    }
+  }
+
+  private coveredRecursively(path: string): boolean {
+    let current = path;
+    for (;;) {
+      if (this.byKind.recursive.has(current)) return true;
+      if (current === "/") return false;
       current = parentPath(current);
     }
   }

@@ -12,6 +12,7 @@ import type { Txn } from "@corral/protocol";
 import type { StateMachine, StateMachineFactory } from "@corral/server";
 
 type AppliedTxn = ReturnType<StateMachine["apply"]>;
+type RestoredSnapshot = ReturnType<StateMachine["restore"]>;
 import type { Violations } from "./violation.js";
 
 const SYSTEM_CALLER = { auth: [] } as const;
@@ -46,10 +47,10 @@ export class SessionChecker {
       this.check(nodeId, meta.zxid, txn, applied, before, machine);
       return applied;
     };
-    const restore = (data: Uint8Array): void => {
+    const restore = (data: Uint8Array): RestoredSnapshot => {
       // A snapshot installed from the leader while running (start-up restores come before any apply).
       if (applied > 0) this.snapshotInstalls++;
-      machine.restore(data);
+      return machine.restore(data);
     };
     let applied = 0;
     const counted = (txn: Txn, meta: { readonly zxid: number; readonly timeMs: number }): AppliedTxn => {
