@@ -148,6 +148,37 @@ function sameConf(a: ConfState, b: ConfState): boolean {
 }
 
 /**
+ * Several successful append acks to one leader in one batch say no more than
+ * the highest of them: within a term the leader never rewrites its entries, so
+ * a lower ack stays true beside a higher one, and the leader keeps the maximum
+ * anyway. Keep one (at the first one's place); rejections and other messages
+ * pass unchanged. This halves a follower's frames when it got several appends
+ * in one turn.
+ */
+function mergeAppendAcks(messages: RaftMessage[]): RaftMessage[] {
+  let acks = 0;
+  for (const m of messages) if (m.type === MessageType.AppResp && !m.reject) acks++;
+  if (acks < 2) return messages;
+  const out: RaftMessage[] = [];
+  const kept = new Map<string, number>();
+  for (const m of messages) {
+    if (m.type !== MessageType.AppResp || m.reject) {
+      out.push(m);
+      continue;
+    }
+    const key = `${m.to}\u0000${m.term}`;
+    const at = kept.get(key);
+    if (at === undefined) {
+      kept.set(key, out.length);
+      out.push(m);
+    } else if ((out[at] as MsgAppResp).index < m.index) {
+      out[at] = m;
+    }
+  }
+  return out;
+}
+
+/**
  * The Raft state machine (etcd raft.go + rawnode.go). No I/O, no clock: the
  * shell calls tick() on a timer, step() for every received message, and
  * drains ready() -> persist -> send -> apply -> advance().
@@ -183,6 +214,13 @@ export class RawNode {
   private pendingReads: PendingRead[] = [];
   private readsAwaitingCommit: { context: Uint8Array; from: NodeId }[] = [];
   private readAcks = new Map<NodeId, number>();
+  /**
+   * Leader: peers owed appends, sent once when the next Ready is built (value:
+   * send even if there is nothing new, to carry the commit index). Proposals and
+   * acks that arrive in one turn thus go out as one MsgApp per peer, not one each
+   * (etcd batches a turn's proposals the same way).
+   */
+  private appendsOwed = new Map<NodeId, boolean>();
   private incomingSnapshot: IncomingSnapshot | null = null;
 
   private msgs: RaftMessage[] = [];
@@ -335,6 +373,7 @@ export class RawNode {
 
   hasReady(): boolean {
     if (this.awaitingAdvance) return false;
+    this.flushAppends();
     this.flushReadHeartbeat();
     return (
       this.msgs.length > 0 ||
@@ -351,6 +390,7 @@ export class RawNode {
 
   ready(): Ready {
     invariant(!this.awaitingAdvance, "ready() called again before advance()");
+    this.flushAppends();
     this.flushReadHeartbeat();
     const rd: {
       hardState?: HardState;
@@ -364,7 +404,7 @@ export class RawNode {
     } = {
       entries: this.log.unstableFrom <= this.log.lastIndex() ? this.log.entries.slice(this.log.unstableFrom - this.log.snapshotIndex - 1) : [],
       messages: this.msgs,
-      messagesAfterPersist: this.msgsAfterPersist,
+      messagesAfterPersist: mergeAppendAcks(this.msgsAfterPersist),
       committedEntries: [],
       readStates: this.readStates,
     };
@@ -478,6 +518,7 @@ export class RawNode {
     this.pendingReads = [];
     this.readsAwaitingCommit = [];
     this.readAcks.clear();
+    this.appendsOwed.clear();
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
   }
@@ -880,8 +921,24 @@ export class RawNode {
     return index;
   }
 
+  /** Every peer is owed appends, even empty ones (they carry the commit index); sent when the Ready is built. */
   private bcastAppend(): void {
-    for (const [id, pr] of this.progress) if (id !== this.id) this.sendAppends(id, pr, true);
+    for (const id of this.progress.keys()) if (id !== this.id) this.oweAppends(id, true);
+  }
+
+  private oweAppends(to: NodeId, sendIfEmpty: boolean): void {
+    this.appendsOwed.set(to, sendIfEmpty || (this.appendsOwed.get(to) ?? false));
+  }
+
+  private flushAppends(): void {
+    if (this.appendsOwed.size === 0) return;
+    const owed = this.appendsOwed;
+    this.appendsOwed = new Map();
+    if (this.role !== Role.Leader) return;
+    for (const [id, sendIfEmpty] of owed) {
+      const pr = this.progress.get(id);
+      if (pr !== undefined) this.sendAppends(id, pr, sendIfEmpty);
+    }
   }
 
   private bcastHeartbeat(): void {
@@ -987,7 +1044,7 @@ export class RawNode {
         pr.inflights.freeLE(m.index);
       }
       if (this.maybeCommit()) this.bcastAppend();
-      else this.sendAppends(m.from, pr, false);
+      else this.oweAppends(m.from, false);
       if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
         this.send({ type: MessageType.TimeoutNow, from: this.id, to: m.from, term: this.term });
       }

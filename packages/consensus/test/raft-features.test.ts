@@ -346,6 +346,39 @@ describe("proposals", () => {
     expect(c.node("a").propose(new Uint8Array(100)).ok).toBe(true);
   });
 
+  it("proposals and acks of one turn leave as one MsgApp per follower, not one each", () => {
+    const c = new Cluster(["a", "b", "c"], { maxInflightAppends: 256 });
+    c.elect("a");
+    c.stabilize();
+    for (let i = 0; i < 20; i++) expect(c.node("a").propose(text(`p${i}`)).ok).toBe(true);
+    c.process("a");
+    const apps = c.queue.filter((m) => m.type === MessageType.App);
+    expect(apps.map((m) => m.to).sort()).toEqual(["b", "c"]);
+    expect(apps.map((m) => (m.type === MessageType.App ? m.entries.length : 0))).toEqual([20, 20]);
+    c.stabilize();
+    c.tickAll(2);
+    expect(c.appliedData("c")).toHaveLength(20);
+  });
+
+  it("a follower that got several appends in one batch acks once, with the highest index", () => {
+    const c = new Cluster(["a", "b", "c"], { maxEntriesPerAppend: 1 });
+    c.elect("a");
+    c.stabilize();
+    for (let i = 0; i < 3; i++) c.node("a").propose(text(`p${i}`));
+    c.process("a");
+    const toB = c.queue.filter((m) => m.to === "b" && m.type === MessageType.App);
+    expect(toB).toHaveLength(3);
+    for (const m of toB) c.node("b").step(m);
+    c.queue = c.queue.filter((m) => m.to !== "b");
+    c.process("b");
+    const acks = c.queue.filter((m) => m.from === "b" && m.type === MessageType.AppResp);
+    expect(acks).toHaveLength(1);
+    expect(acks[0]?.type === MessageType.AppResp && acks[0].index).toBe(c.node("a").status().lastIndex);
+    c.stabilize();
+    c.tickAll(2);
+    expect(c.appliedData("b")).toEqual(["p0", "p1", "p2"]);
+  });
+
   it("an entry larger than maxBytesPerAppend is refused", () => {
     const c = new Cluster(["a"], { maxBytesPerAppend: 64 });
     c.elect("a");
