@@ -117,6 +117,15 @@ export interface ConnectedResponse {
   readonly nodeId: string;
   /** The node's applied zxid when the session was (re)established. */
   readonly zxid: number;
+  /**
+   * Set on a reconnect when some persistent or persistent-recursive watch
+   * events since the client's lastZxidSeen may be missing (the node's change
+   * history no longer reaches back that far, e.g. the client was away long or
+   * the node installed a snapshot since): what the node could still see in the
+   * tree was sent, deletions could not be. Whoever derives state from those
+   * watches must re-read it. Absent (older nodes) means false.
+   */
+  readonly watchGap?: boolean;
 }
 
 export interface ConnectFailedResponse {
@@ -407,7 +416,8 @@ function decodeOpResult(u: unknown, limits: CodecLimits): OpResponse["result"] |
 export function encodeNodeMessage(m: NodeMessage): Json {
   switch (m.type) {
     case "connected":
-      return { type: "connected", sessionId: m.sessionId, secret: m.secret, timeoutMs: m.timeoutMs, nodeId: m.nodeId, zxid: m.zxid };
+      // watchGap only when set: frames stay as they were for everything else (and for older clients).
+      return { type: "connected", sessionId: m.sessionId, secret: m.secret, timeoutMs: m.timeoutMs, nodeId: m.nodeId, zxid: m.zxid, ...(m.watchGap === true ? { watchGap: true } : {}) };
     case "connectFailed":
       return { type: "connectFailed", code: m.code, message: m.message };
     case "response":
@@ -425,10 +435,11 @@ export function decodeNodeMessage(u: unknown, limits: CodecLimits = defaultCodec
   if (!isObj(u)) return fail("expected an object");
   switch (u["type"]) {
     case "connected": {
-      const { sessionId, secret, timeoutMs, nodeId, zxid } = u as Record<string, unknown>;
+      const { sessionId, secret, timeoutMs, nodeId, zxid, watchGap } = u as Record<string, unknown>;
       if (!isSafeInt(sessionId) || typeof secret !== "string" || !isSafeInt(timeoutMs)) return fail("connected: fields");
       if (typeof nodeId !== "string" || !isSafeInt(zxid)) return fail("connected: fields");
-      return { type: "connected", sessionId, secret, timeoutMs, nodeId, zxid };
+      if (watchGap !== undefined && typeof watchGap !== "boolean") return fail("connected: watchGap");
+      return { type: "connected", sessionId, secret, timeoutMs, nodeId, zxid, ...(watchGap === true ? { watchGap: true } : {}) };
     }
     case "connectFailed": {
       const code = decodeErrorCode(u["code"]);

@@ -13,4 +13,4 @@ export type {
 export { findReapable } from "./reap.js";
 export { SnapshotError, TreeInvariantViolation } from "./errors.js";
 export { WatchRegistry, defaultWatchLimits } from "./watches.js";
-export type { RemovedWatches, WatchDelivery, WatchLimits } from "./watches.js";
+export type { HistoryEntry, RemovedWatches, ResumeOutcome, WatchDelivery, WatchLimits } from "./watches.js";

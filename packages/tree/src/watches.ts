@@ -13,9 +13,10 @@
  *   NodeDataChanged for the node and every descendant, never NodeChildrenChanged.
  * - one event reaches a session at most once, however many of its watches match.
  */
-import type { AddWatchMode, EventType, Stat, WatchEvent } from "@corral/protocol";
+import type { AddWatchMode, EventType, Stat, WatchEvent, WatchSet } from "@corral/protocol";
 import { AddWatchMode as Mode, EventType as Event, KeeperState, LimitExceededError, NoWatcherError, WatcherType, parentPath } from "@corral/protocol";
 import type { DataTree, TreeChange } from "./data-tree.js";
+import { TreeInvariantViolation } from "./errors.js";
 
 export interface WatchDelivery {
   readonly sessionId: number;
@@ -30,6 +31,20 @@ export const defaultWatchLimits: WatchLimits = Object.freeze({ maxWatchesPerSess
 
 type Kind = "data" | "child" | "persistent" | "recursive";
 const KINDS: readonly Kind[] = ["data", "child", "persistent", "recursive"];
+
+/** The changes one applied entry made, as a node's recent history keeps them. */
+export interface HistoryEntry {
+  readonly zxid: number;
+  readonly changes: readonly TreeChange[];
+}
+
+/** What `resumeSession` found. */
+export interface ResumeOutcome {
+  /** Missed events, in zxid order. */
+  readonly events: WatchDelivery[];
+  /** True when persistent watches may have missed events that could not be reconstructed (deletions). */
+  readonly gap: boolean;
+}
 
 /** What `removeWatches` removed, as the events ZooKeeper reports for removal. */
 export interface RemovedWatches {
@@ -233,7 +248,113 @@ export class WatchRegistry {
     return out;
   }
 
+  /**
+   * Re-registration after a reconnect, persistent watches included. Drops
+   * nothing the session already holds; registers `watches` (the client's set is
+   * the truth) and returns the events the session missed after `since` (the
+   * last zxid the client saw), in zxid order, each change at most once.
+   *
+   * With `history` (every applied change after `since`, oldest first) the
+   * result is exact: the changes are replayed through a scratch registry
+   * holding just this session's watches, so each watch fires exactly as it
+   * would have live (one-shot ones at most once, deletions included) and the
+   * one-shot watches that did not fire stay registered.
+   *
+   * Without it (the node's history no longer reaches back to `since`), one-shot
+   * watches get ZooKeeper's SetWatches treatment from the tree's zxids, and
+   * persistent watches get what the tree still shows: nodes created (czxid),
+   * changed (mzxid) or with changed children (pzxid) after `since`. Deleted
+   * nodes leave no trace, so `gap` is true whenever a persistent watch may
+   * have missed something: the client must resynchronise what it derives
+   * from those watches.
+   */
+  resumeSession(
+    sessionId: number,
+    since: number,
+    watches: WatchSet,
+    tree: DataTree,
+    history: readonly HistoryEntry[] | undefined,
+    currentZxid: number,
+  ): ResumeOutcome {
+    const out: WatchDelivery[] = [];
+    let gap = false;
+    if (history !== undefined) {
+      const scratch = new WatchRegistry({ maxWatchesPerSession: Number.MAX_SAFE_INTEGER });
+      scratch.registerSet(sessionId, watches);
+      let previous = since;
+      for (const entry of history) {
+        if (entry.zxid <= since) continue;
+        if (entry.zxid <= previous) throw new TreeInvariantViolation(`resume: history zxid ${entry.zxid} after ${previous}`);
+        previous = entry.zxid;
+        out.push(...scratch.trigger(entry.changes, entry.zxid));
+      }
+      // What did not fire stays: every persistent watch, and the one-shot ones nothing matched.
+      for (const [kind, paths] of scratch.bySession.get(sessionId) ?? []) for (const path of paths) this.add(kind, sessionId, path);
+      return { events: out, gap };
+    }
+    const seen = new Set<string>();
+    const event = (type: EventType, path: string, zxid: number): void => {
+      const key = `${type}\u0000${path}\u0000${zxid}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      out.push({ sessionId, event: { type, state: KeeperState.SyncConnected, path, zxid } });
+    };
+    for (const path of watches.data) {
+      const stat = tree.statOf(path);
+      if (stat === undefined) event(Event.NodeDeleted, path, currentZxid);
+      else if (stat.mzxid > since) event(Event.NodeDataChanged, path, stat.mzxid);
+      else this.add("data", sessionId, path);
+    }
+    for (const path of watches.exists) {
+      const stat = tree.statOf(path);
+      if (stat !== undefined) event(Event.NodeCreated, path, stat.czxid);
+      else this.add("data", sessionId, path);
+    }
+    for (const path of watches.child) {
+      const stat = tree.statOf(path);
+      if (stat === undefined) event(Event.NodeDeleted, path, currentZxid);
+      else if (stat.pzxid > since) event(Event.NodeChildrenChanged, path, stat.pzxid);
+      else this.add("child", sessionId, path);
+    }
+    const persistentChanges = (path: string, zxids: { czxid: number; mzxid: number; pzxid: number }, children: boolean): void => {
+      if (zxids.czxid > since) event(Event.NodeCreated, path, zxids.czxid);
+      if (zxids.mzxid > Math.max(since, zxids.czxid)) event(Event.NodeDataChanged, path, zxids.mzxid);
+      // A new node's pzxid is its czxid: only a later one means its children changed.
+      if (children && zxids.pzxid > Math.max(since, zxids.czxid)) event(Event.NodeChildrenChanged, path, zxids.pzxid);
+    };
+    for (const path of watches.persistent) {
+      this.add("persistent", sessionId, path);
+      const node = tree.nodes.get(path);
+      if (node !== undefined) persistentChanges(path, node, true);
+    }
+    for (const root of watches.persistentRecursive) {
+      this.add("recursive", sessionId, root);
+      // Depth-first over the subtree as it is now; bounded by the tree's size.
+      const stack = [root];
+      for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+        const node = tree.nodes.get(path);
+        if (node === undefined) continue;
+        persistentChanges(path, node, false);
+        for (const name of node.children ?? []) stack.push(path === "/" ? `/${name}` : `${path}/${name}`);
+      }
+    }
+    gap = since < currentZxid && (watches.persistent.length > 0 || watches.persistentRecursive.length > 0);
+    // Found watch by watch, not in zxid order (a deletion carries currentZxid): the client drops an event older
+    // than one it already got, so they must leave in zxid order. Stable, so same-zxid order is kept.
+    out.sort((a, b) => a.event.zxid - b.event.zxid);
+    return { events: out, gap };
+  }
+
   // -------------------------------------------------------------- internals --
+
+  /** Registers a client's whole watch set for one session (exists watches share the data registry). */
+  private registerSet(sessionId: number, watches: WatchSet): void {
+    for (const path of watches.data) this.add("data", sessionId, path);
+    for (const path of watches.exists) this.add("data", sessionId, path);
+    for (const path of watches.child) this.add("child", sessionId, path);
+    for (const path of watches.persistent) this.add("persistent", sessionId, path);
+    for (const path of watches.persistentRecursive) this.add("recursive", sessionId, path);
+  }
 
   private add(kind: Kind, sessionId: number, path: string): LimitExceededError | undefined {
     if (this.has(sessionId, path, kind)) return undefined;
