@@ -476,3 +476,28 @@ export function decodeNodeMessage(u: unknown, limits: CodecLimits = defaultCodec
       return fail("unknown node message type");
   }
 }
+
+// ------------------------------------------------ one channel, both ways --
+
+/** What a session channel carries: client and node messages have disjoint `type`s. */
+export type SessionBody = ClientMessage | NodeMessage;
+
+const CLIENT_MESSAGE_TYPES = new Set(["connect", "request", "ping", "close"]);
+
+export function isClientMessage(body: SessionBody): body is ClientMessage {
+  return CLIENT_MESSAGE_TYPES.has(body.type);
+}
+
+export function isNodeMessage(body: SessionBody): body is NodeMessage {
+  return !CLIENT_MESSAGE_TYPES.has(body.type);
+}
+
+export function encodeSessionBody(body: SessionBody): Json {
+  return isClientMessage(body) ? encodeClientMessage(body) : encodeNodeMessage(body);
+}
+
+/** Decodes either direction; each side then refuses what it should never receive. */
+export function decodeSessionBody(u: unknown, limits: CodecLimits = defaultCodecLimits): SessionBody | DecodeError {
+  const type = isObj(u) ? u["type"] : undefined;
+  return typeof type === "string" && CLIENT_MESSAGE_TYPES.has(type) ? decodeClientMessage(u, limits) : decodeNodeMessage(u, limits);
+}

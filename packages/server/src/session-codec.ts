@@ -1,35 +1,19 @@
 /**
- * One codec for both directions of a session channel: client messages and
- * node messages have disjoint `type`s, so a ReliableChannel<SessionBody> can
- * carry either. Each side then refuses what it should never receive.
+ * The session channel's body codec for the actor runtime: a thin wrapper
+ * over @corral/protocol's decodeSessionBody/encodeSessionBody (the client
+ * wraps the same functions).
  */
 import type { Codec } from "@corral/actors";
 import { DecodeFailure } from "@corral/actors";
-import {
-  decodeClientMessage,
-  decodeNodeMessage,
-  encodeClientMessage,
-  encodeNodeMessage,
-  isDecodeError,
-  type ClientMessage,
-  type NodeMessage,
-} from "@corral/protocol";
+import { decodeSessionBody, encodeSessionBody, isClientMessage, isDecodeError, type SessionBody } from "@corral/protocol";
 
-export type SessionBody = ClientMessage | NodeMessage;
-
-const CLIENT_TYPES = new Set(["connect", "request", "ping", "close"]);
-
-export function isClientMessage(body: SessionBody): body is ClientMessage {
-  return CLIENT_TYPES.has(body.type);
-}
+export type { SessionBody };
+export { isClientMessage };
 
 export const sessionBodyCodec: Codec<SessionBody> = {
-  encode(body) {
-    return isClientMessage(body) ? encodeClientMessage(body) : encodeNodeMessage(body);
-  },
+  encode: encodeSessionBody,
   decode(input) {
-    const type = typeof input === "object" && input !== null ? (input as { type?: unknown }).type : undefined;
-    const decoded = typeof type === "string" && CLIENT_TYPES.has(type) ? decodeClientMessage(input) : decodeNodeMessage(input);
+    const decoded = decodeSessionBody(input);
     return isDecodeError(decoded) ? new DecodeFailure(decoded.message) : decoded;
   },
 };
