@@ -11,8 +11,6 @@ import { EntryType, type Entry } from "@corral/consensus";
 import {
   CorralCode,
   ErrorCode,
-  EventType,
-  KeeperState,
   errorResult,
   type AddWatchOp,
   type ErrorCodeValue,
@@ -25,6 +23,7 @@ import {
   type WatchSet,
 } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
+import { ChangeHistory } from "./change-history.js";
 import { CorruptEntry, decodeEntryData } from "./entry-data.js";
 import { NodeInvariantViolation, nodeInvariant } from "./errors.js";
 import { ActorName, type NodeView } from "./node-view.js";
@@ -76,6 +75,8 @@ export type SessionsFeed =
       readonly timeoutMs: number;
       readonly zxid: number;
       readonly missed: readonly WatchEvent[];
+      /** Some persistent-watch events since lastZxidSeen may be missing from `missed` (history too short). */
+      readonly watchGap: boolean;
     }
   | { readonly type: "attachResult"; readonly conn: number; readonly ok: false; readonly code: ErrorCodeValue; readonly message: string };
 
@@ -96,9 +97,9 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
   let applied = options.initialIndex;
   let lastSnapshotIndex = options.initialIndex;
   let waiting: Waiting[] = [];
+  /** Recent changes, for exact missed events on reconnect; history before the restored snapshot is unknown. */
+  const history = new ChangeHistory(config.watchReplayMaxChanges, options.initialIndex);
   view.appliedIndex = applied;
-
-  const event = (type: EventType, path: string, zxid: number): WatchEvent => ({ type, state: KeeperState.SyncConnected, path, zxid });
 
   const applyEntry = (entry: Entry, items: AppliedItem[]): void => {
     nodeInvariant(entry.index === applied + 1, `applier: entry ${entry.index} after ${applied}`);
@@ -112,6 +113,8 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
       view.counters.outOfOrderSkipped++;
       return;
     }
+    if (outcome.changes === undefined) history.reset(entry.index); // a machine that does not say what changed: history unknown from here
+    else history.record(entry.index, outcome.changes);
     for (const fired of outcome.events) items.push({ kind: "event", sessionId: fired.sessionId, event: fired.event });
     if (txn.type === "request") {
       items.push({ kind: "result", sessionId: txn.sessionId, seq: txn.seq, zxid: entry.index, result: outcome.result });
@@ -131,33 +134,14 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     if (session.secret !== request.secret) {
       return { type: "attachResult", conn: request.conn, ok: false, code: ErrorCode.AuthFailed, message: "wrong session secret" };
     }
-    // Re-register from scratch: the client's set is the truth; events missed since lastZxidSeen fire now (ZooKeeper's setWatches).
-    tree.removeSessionWatches(request.sessionId);
-    const missed: WatchEvent[] = [];
+    // Re-register from scratch (the client's set is the truth) and send what was missed since lastZxidSeen:
+    // replayed exactly from the history when it reaches back that far, else what the tree shows, with the gap
+    // flagged. Waited for applied >= lastZxidSeen, so the range is never in the future.
     const since = request.lastZxidSeen;
-    for (const path of request.watches.data) {
-      const zxids = tree.zxidsOf(path);
-      if (zxids === undefined) missed.push(event(EventType.NodeDeleted, path, applied));
-      else if (zxids.mzxid > since) missed.push(event(EventType.NodeDataChanged, path, zxids.mzxid));
-      else tree.addOneShotWatch(request.sessionId, path, "data");
-    }
-    for (const path of request.watches.exists) {
-      const zxids = tree.zxidsOf(path);
-      if (zxids !== undefined) missed.push(event(EventType.NodeCreated, path, zxids.czxid));
-      else tree.addOneShotWatch(request.sessionId, path, "exists");
-    }
-    for (const path of request.watches.child) {
-      const zxids = tree.zxidsOf(path);
-      if (zxids === undefined) missed.push(event(EventType.NodeDeleted, path, applied));
-      else if (zxids.pzxid > since) missed.push(event(EventType.NodeChildrenChanged, path, zxids.pzxid));
-      else tree.addOneShotWatch(request.sessionId, path, "child");
-    }
-    for (const path of request.watches.persistent) tree.addWatch(request.sessionId, path, 0);
-    for (const path of request.watches.persistentRecursive) tree.addWatch(request.sessionId, path, 1);
-    // Computed kind by kind, so not in zxid order (a NodeDeleted carries `applied`); the client drops an event older
-    // than one it already got as a re-delivery, so they must leave in zxid order. Stable: same-zxid order is kept.
-    missed.sort((a, b) => a.zxid - b.zxid);
-    return { type: "attachResult", conn: request.conn, ok: true, sessionId: session.sessionId, secret: session.secret, timeoutMs: session.timeoutMs, zxid: applied, missed };
+    const resumed = tree.resumeWatches(request.sessionId, since, request.watches, history.after(since), applied);
+    if (resumed.gap) view.counters.watchGaps++;
+    const { missed, gap } = resumed;
+    return { type: "attachResult", conn: request.conn, ok: true, sessionId: session.sessionId, secret: session.secret, timeoutMs: session.timeoutMs, zxid: applied, missed, watchGap: gap };
   };
 
   const serve = (request: Waiting): SessionsFeed => {
@@ -221,6 +205,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
           // sessions come from comparing the trees, and go out before anything that reflects the new state.
           const restored = tree.restore(message.snapshot.data);
           applied = message.snapshot.meta.index;
+          history.reset(applied);
           lastSnapshotIndex = applied;
           view.appliedIndex = applied;
           const items: AppliedItem[] = restored.events.map((fired) => ({ kind: "event", sessionId: fired.sessionId, event: fired.event }));

@@ -31,6 +31,16 @@ export interface NodeConfig {
   readonly maxWaitingReads: number;
   /** How often the leader looks for emptied containers and expired TTL nodes. */
   readonly reapIntervalMs: number;
+  /**
+   * Recent tree changes (one per created/deleted/changed node or children
+   * list) the applier keeps so that a client reconnecting here gets exactly
+   * the persistent and persistent-recursive watch events it missed, deletions
+   * included. A client away for longer than this many changes (or across a
+   * snapshot installed into this node) gets what the tree still shows and
+   * `watchGap: true`. About 100 bytes per change plus the path strings, most
+   * of them shared with the tree. 0 keeps none.
+   */
+  readonly watchReplayMaxChanges: number;
 }
 
 export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
@@ -49,6 +59,7 @@ export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
   snapshotEveryEntries: 10_000,
   maxWaitingReads: 10_000,
   reapIntervalMs: 1_000,
+  watchReplayMaxChanges: 16_384,
 };
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -74,6 +85,7 @@ export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, 
     positiveInt(config, field);
   }
   positiveInt(config, "snapshotEveryEntries", 0);
+  positiveInt(config, "watchReplayMaxChanges", 0);
   if (config.heartbeatTicks >= config.electionTicks) throw new InvalidNodeConfig("heartbeatTicks", "must be less than electionTicks");
   if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) throw new InvalidNodeConfig("minSessionTimeoutMs", "must not exceed maxSessionTimeoutMs");
   if (config.minSessionTimeoutMs < 2 * config.tickMs * config.electionTicks) {

@@ -28,6 +28,8 @@ export interface NodeCounters {
   snapshotsTaken: number;
   /** Writes applied as no-ops because an earlier seq of their session was still missing (re-sent later). */
   outOfOrderSkipped: number;
+  /** Reconnects whose persistent watches may have missed events (the change history did not reach back). */
+  watchGaps: number;
   sessionsExpired: number;
   fsyncCount: number;
   fsyncTotalMs: number;
@@ -44,6 +46,7 @@ export function newCounters(): NodeCounters {
     malformedMessages: 0,
     snapshotsTaken: 0,
     outOfOrderSkipped: 0,
+    watchGaps: 0,
     sessionsExpired: 0,
     fsyncCount: 0,
     fsyncTotalMs: 0,

@@ -8,7 +8,7 @@
  */
 import type { Codec, Logger, Random } from "@corral/actors";
 import type { DurableLog, Entry, HardState, RecoveredState, Snapshot } from "@corral/consensus";
-import type { AddWatchMode, ErrorCodeValue, Id, ReadOp, ReadResult, Txn, TxnResult, WatcherType, WatchEvent } from "@corral/protocol";
+import type { AddWatchMode, ErrorCodeValue, Id, ReadOp, ReadResult, Txn, TxnResult, WatcherType, WatchEvent, WatchSet } from "@corral/protocol";
 
 // ------------------------------------------------------------------ raft --
 
@@ -92,8 +92,34 @@ export interface SessionEvent {
   readonly event: WatchEvent;
 }
 
+/** One change an entry made to the tree, in apply order: what watches fire on. */
+export interface AppliedChange {
+  readonly type: "created" | "deleted" | "dataChanged" | "childrenChanged";
+  readonly path: string;
+}
+
+/** The changes of one applied entry, as the applier's recent history keeps them. */
+export interface HistoryEntry {
+  readonly zxid: number;
+  readonly changes: readonly AppliedChange[];
+}
+
+/** What a reconnecting session missed. */
+export interface ResumedWatches {
+  /** In zxid order, each change at most once. */
+  readonly missed: readonly WatchEvent[];
+  /** Persistent-watch events since lastZxidSeen may be missing (no history that far back). */
+  readonly gap: boolean;
+}
+
 export interface AppliedTxn {
   readonly result: TxnResult;
+  /**
+   * What the entry changed in the tree, in order (empty when nothing).
+   * Absent: not reported — the applier then treats its change history as
+   * lost at this entry (reconnects fall back to the tree and flag a gap).
+   */
+  readonly changes?: readonly AppliedChange[];
   /** Sessions this entry closed (their watches are gone; their connections end). */
   readonly closedSessions: readonly number[];
   /** Watches this change fired, in registry order. */
@@ -137,6 +163,13 @@ export interface StateMachine {
   sessionCount(): number;
   /** Containers emptied of children and TTL nodes idle past their TTL at wall time `nowMs` (the leader proposes their reaping). */
   findReapable(nowMs: number): readonly { readonly path: string; readonly kind: "container" | "ttl" }[];
+  /**
+   * A session resumes here (reconnect): replace its watches with the client's
+   * set and return what it missed after `lastZxidSeen` — exact when `history`
+   * (every change after lastZxidSeen, oldest first) is given, otherwise what
+   * the tree still shows, with `gap` set for persistent watches.
+   */
+  resumeWatches(sessionId: number, lastZxidSeen: number, watches: WatchSet, history: readonly HistoryEntry[] | undefined, appliedZxid: number): ResumedWatches;
   /** zxids of a node, for missed-event computation on reconnect. */
   zxidsOf(path: string): { readonly czxid: number; readonly mzxid: number; readonly pzxid: number } | undefined;
   watchCount(): number;

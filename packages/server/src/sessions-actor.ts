@@ -286,7 +286,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     } satisfies ApplierMessage);
   };
 
-  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number, missed: readonly WatchEvent[] = []): void => {
+  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number, missed: readonly WatchEvent[] = [], watchGap = false): void => {
     const previous = bySession.get(sessionId);
     if (previous !== undefined && previous !== connection) {
       // The client moved to a new connection here: the old one is stale. Its watches now belong to the new one.
@@ -300,7 +300,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     bySession.set(sessionId, connection);
     touched.add(sessionId);
     publish();
-    send(connection, { type: "connected", sessionId, secret, timeoutMs, nodeId: self, zxid });
+    send(connection, { type: "connected", sessionId, secret, timeoutMs, nodeId: self, zxid, ...(watchGap ? { watchGap } : {}) });
     // Missed watch events come before any answer on the new connection.
     for (const event of missed) send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
     const early = connection.early.splice(0);
@@ -590,7 +590,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
             connectFailed(connection, message.code, message.message);
             return;
           }
-          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.missed);
+          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.missed, message.watchGap);
           return;
         }
         case "readIndexDone": {

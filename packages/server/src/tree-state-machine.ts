@@ -7,9 +7,9 @@
  * The rule reads only replicated state, so every replica skips alike.
  */
 import { DataTree, SnapshotError, WatchRegistry, type TreeConfig, type WatchLimits } from "@corral/tree";
-import { ErrorCode, errorResult, type AddWatchMode, type ErrorCodeValue, type ReadOp, type ReadResult, type Txn, type WatcherType } from "@corral/protocol";
+import { ErrorCode, errorResult, type AddWatchMode, type ErrorCodeValue, type ReadOp, type ReadResult, type Txn, type WatcherType, type WatchSet } from "@corral/protocol";
 import { NodeInvariantViolation } from "./errors.js";
-import type { AppliedTxn, Caller, RestoredSnapshot, SessionEvent, StateMachine, StateMachineFactory } from "./ports.js";
+import type { AppliedTxn, Caller, HistoryEntry, RestoredSnapshot, ResumedWatches, SessionEvent, StateMachine, StateMachineFactory } from "./ports.js";
 
 /** The result a skipped out-of-order write gets (never sent to a client: its node keeps waiting and re-sends). */
 export const OUT_OF_ORDER_RESULT = errorResult(ErrorCode.RuntimeInconsistency);
@@ -27,7 +27,7 @@ class TreeStateMachine implements StateMachine {
     if (txn.type === "request") {
       const session = this.tree.session(txn.sessionId);
       if (session !== undefined && txn.seq > session.lastSeq + 1) {
-        return { result: OUT_OF_ORDER_RESULT, closedSessions: [], events: [], skipped: true };
+        return { result: OUT_OF_ORDER_RESULT, changes: [], closedSessions: [], events: [], skipped: true };
       }
     }
     const outcome = this.tree.apply(txn, { zxid: meta.zxid, timeMs: Math.floor(meta.timeMs) });
@@ -39,7 +39,7 @@ class TreeStateMachine implements StateMachine {
     }
     const events: SessionEvent[] = outcome.changes.length === 0 ? [] : this.watches.trigger(outcome.changes, meta.zxid);
     for (const sessionId of closedSessions) this.watches.removeSession(sessionId);
-    return { result: outcome.result, closedSessions, events };
+    return { result: outcome.result, changes: outcome.changes, closedSessions, events };
   }
 
   read(op: ReadOp, caller: Caller): ReadResult {
@@ -88,6 +88,12 @@ class TreeStateMachine implements StateMachine {
   sessionCount(): number {
     // The tree exposes no count; the session table is small next to the nodes, and this runs per createSession only.
     return this.tree.sessions().length;
+  }
+
+  resumeWatches(sessionId: number, lastZxidSeen: number, watches: WatchSet, history: readonly HistoryEntry[] | undefined, appliedZxid: number): ResumedWatches {
+    this.watches.removeSession(sessionId);
+    const outcome = this.watches.resumeSession(sessionId, lastZxidSeen, watches, this.tree, history, appliedZxid);
+    return { missed: outcome.events.map((delivery) => delivery.event), gap: outcome.gap };
   }
 
   zxidsOf(path: string) {
