@@ -123,6 +123,28 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
     return encodeEntryData({ timeMs, txn: { type: "createSession", sessionId, timeoutMs, secret }, origin: command.origin });
   };
 
+  /** Commands to forward to the leader, sent as one message when the turn's Readys are driven (bounded by MAX_COMMANDS_PER_MESSAGE). */
+  let forwardBuffer: Command[] = [];
+
+  const flushForwards = (context: ActorContext<RaftActorMessage<M>>): void => {
+    if (forwardBuffer.length === 0) return;
+    const commands = forwardBuffer;
+    forwardBuffer = [];
+    const status = core.basicStatus();
+    if (status.role === "leader") {
+      // Became leader since they were buffered: propose them here.
+      propose(context, commands);
+      return;
+    }
+    if (status.leader !== null && status.leader !== self && !buggify("raft.drop-forward") /* BUGGIFY (simulation only): a lost forward, re-sent by its sender */) {
+      for (let start = 0; start < commands.length; start += MAX_COMMANDS_PER_MESSAGE) {
+        view.counters.forwards++;
+        context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "propose", commands: commands.slice(start, start + MAX_COMMANDS_PER_MESSAGE) });
+      }
+    }
+    // No known leader: dropped; the senders re-send.
+  };
+
   const propose = (context: ActorContext<RaftActorMessage<M>>, commands: readonly Command[]): void => {
     const status = core.basicStatus();
     if (status.role === "leader") {
@@ -134,11 +156,11 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
       if (entries.length > 0 && core.propose(entries)) view.counters.proposals += entries.length;
       return;
     }
-    if (status.leader !== null && status.leader !== self && !buggify("raft.drop-forward") /* BUGGIFY (simulation only): a lost forward, re-sent by its sender */) {
-      view.counters.forwards++;
-      context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "propose", commands });
-    }
-    // No known leader: dropped; the sender re-sends.
+    if (status.leader === null || status.leader === self) return; // no known leader: dropped; the sender re-sends
+    // Forwards of one turn leave as one message (in arrival order, so a session's writes keep their order).
+    if (forwardBuffer.length + commands.length > MAX_COMMANDS_PER_MESSAGE) flushForwards(context);
+    for (const command of commands) forwardBuffer.push(command);
+    if (forwardBuffer.length >= MAX_COMMANDS_PER_MESSAGE) flushForwards(context);
   };
 
   const readIndexContext = (node: string, ref: number): Uint8Array => new TextEncoder().encode(`${node}\u0000${ref}`);
@@ -169,6 +191,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
    * already durable here go out now, the rest once the save has synced.
    */
   const drive = (context: ActorContext<RaftActorMessage<M>>): void => {
+    flushForwards(context);
     for (let round = 0; round < MAX_READY_ROUNDS_PER_TURN && !persisting && core.hasReady(); round++) {
       const ready = core.ready();
       for (const message of ready.messages) sendPeer(context, message);
