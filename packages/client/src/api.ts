@@ -21,6 +21,14 @@ export interface StateChange {
   /** The node the client is connected to (when connected). */
   readonly nodeId?: string;
   readonly sessionId?: number;
+  /**
+   * On a "connected" after a reconnect: some persistent or
+   * persistent-recursive watch events since the last zxid this client saw may
+   * be missing (the node's change history did not reach back that far). What
+   * the node could still see was delivered; deletions may not have been.
+   * Re-read whatever you derive from those watches. Absent when nothing was lost.
+   */
+  readonly watchGap?: true;
 }
 
 export interface WatchedEvent {

@@ -95,6 +95,8 @@ export interface ClientStats {
   requestsResent: number;
   duplicateEventsDropped: number;
   eventsDelivered: number;
+  /** Reconnects whose node said persistent-watch events may be missing (connected.watchGap). */
+  watchGaps: number;
 }
 
 interface PendingRequest {
@@ -171,6 +173,7 @@ export class CorralClient implements Client {
     requestsResent: 0,
     duplicateEventsDropped: 0,
     eventsDelivered: 0,
+    watchGaps: 0,
   };
 
   private constructor(env: ClientEnv, options: ResolvedClientOptions, internals: ClientInternals) {
@@ -251,13 +254,14 @@ export class CorralClient implements Client {
     return this.currentState === "expired" || this.currentState === "closed";
   }
 
-  private setState(state: ConnectionState): void {
+  private setState(state: ConnectionState, watchGap = false): void {
     if (this.currentState === state) return;
     this.currentState = state;
     const change: StateChange = {
       state,
       ...(state === "connected" && this.connection !== undefined ? { nodeId: this.connection.nodeId } : {}),
       ...(this.currentSessionId !== null ? { sessionId: this.currentSessionId } : {}),
+      ...(watchGap ? { watchGap: true as const } : {}),
     };
     this.logger.info({ state, nodeId: change.nodeId, sessionId: change.sessionId }, "connection state");
     for (const listener of [...this.stateListeners]) {
@@ -449,7 +453,8 @@ export class CorralClient implements Client {
       this.transmit(connection, request, true);
     }
     this.armPing(connection);
-    this.setState("connected");
+    if (message.watchGap === true) this.counters.watchGaps++;
+    this.setState("connected", message.watchGap === true);
     const first = this.firstConnect;
     if (first !== undefined) {
       this.firstConnect = undefined;

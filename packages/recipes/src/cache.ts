@@ -133,6 +133,8 @@ export class TreeCache {
       client.on("state", (change) => {
         if (this.client !== client) return;
         if (change.state === "disconnected") wasDisconnected = true;
+        // Every reconnect, not only those with change.watchGap: a refresh that failed while disconnected
+        // (its event came in, its read did not) is repaired too, and a gap's lost deletions are found.
         if (change.state === "connected" && wasDisconnected) {
           wasDisconnected = false;
           this.enqueue(() => this.sync());
