@@ -26,7 +26,7 @@ describe("watches across a snapshot install", () => {
     await awaitResponse(ensemble, writer, writer.send(setData("/s", "v1")));
     await awaitResponse(ensemble, writer, writer.send({ type: "delete", path: "/gone", version: -1 }));
     for (let i = 0; i < 60; i++) await awaitResponse(ensemble, writer, writer.send(create(`/filler${i}`)));
-    const taken = ensemble.status().filter((s) => s.nodeId !== lagging).reduce((sum, s) => sum + s.counters.snapshotsTaken, 0);
+    const taken = ensemble.status().filter((s) => s.id !== lagging).reduce((sum, s) => sum + s.counters.snapshotsTaken, 0);
     expect(taken).toBeGreaterThan(0);
     ensemble.heal();
     expect(await ensemble.converge(20_000)).toBe(true);
