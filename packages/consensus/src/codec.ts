@@ -40,6 +40,11 @@ function confJson(c: ConfState): unknown {
 }
 
 export function encodeRaftMessage(m: RaftMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(raftMessageToJson(m)));
+}
+
+/** The message as the JSON value `encodeRaftMessage` serialises (for hosts that embed it in their own JSON frames). */
+export function raftMessageToJson(m: RaftMessage): unknown {
   let body: Record<string, unknown>;
   switch (m.type) {
     case MessageType.App:
@@ -58,7 +63,7 @@ export function encodeRaftMessage(m: RaftMessage): Uint8Array {
     default:
       body = { ...m };
   }
-  return encoder.encode(JSON.stringify(body));
+  return body;
 }
 
 class Invalid {
@@ -213,6 +218,14 @@ export function decodeRaftMessage(input: Uint8Array, limits: RaftCodecLimits = D
   } catch (_e) {
     return new DecodeError("not UTF-8 JSON");
   }
+  return decodeRaftMessageJson(value, limits);
+}
+
+/**
+ * Decode an already-parsed JSON value with the same strict checks as
+ * `decodeRaftMessage` (its byte size is the embedding frame's to bound).
+ */
+export function decodeRaftMessageJson(value: unknown, limits: RaftCodecLimits = DEFAULT_RAFT_CODEC_LIMITS): RaftMessage | DecodeError {
   try {
     return parse(object(value, "message"), limits);
   } catch (e) {

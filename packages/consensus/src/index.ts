@@ -18,7 +18,7 @@ export type {
   MsgProp,
   ProposedEntry,
 } from "./messages.js";
-export { encodeRaftMessage, decodeRaftMessage, DEFAULT_RAFT_CODEC_LIMITS } from "./codec.js";
+export { encodeRaftMessage, decodeRaftMessage, raftMessageToJson, decodeRaftMessageJson, DEFAULT_RAFT_CODEC_LIMITS } from "./codec.js";
 export type { RaftCodecLimits } from "./codec.js";
 export { ConfChangeType, encodeConfChange, decodeConfChange, applyConfChange, confChangeProblem } from "./conf-change.js";
 export type { ConfChange } from "./conf-change.js";

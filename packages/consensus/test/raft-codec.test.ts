@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DecodeError, EntryType, MessageType, decodeRaftMessage, encodeRaftMessage, type RaftMessage } from "../src/index.js";
+import { DecodeError, EntryType, MessageType, decodeRaftMessage, decodeRaftMessageJson, encodeRaftMessage, raftMessageToJson, type RaftMessage } from "../src/index.js";
 
 const id = fc.string({ minLength: 1, maxLength: 8 });
 const n = fc.nat({ max: 1_000_000 });
@@ -30,6 +30,19 @@ const message: fc.Arbitrary<RaftMessage> = fc.oneof(
 );
 
 describe("raft message codec", () => {
+  it("the JSON-value form is the byte form's JSON, and round-trips through a host frame's JSON", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        const value = raftMessageToJson(m);
+        expect(JSON.stringify(value)).toBe(new TextDecoder().decode(encodeRaftMessage(m)));
+        expect(decodeRaftMessageJson(JSON.parse(JSON.stringify({ frame: value })).frame)).toEqual(m);
+      }),
+      { numRuns: 300 },
+    );
+    expect(decodeRaftMessageJson({ type: "nonsense" })).toBeInstanceOf(DecodeError);
+    expect(decodeRaftMessageJson("not an object")).toBeInstanceOf(DecodeError);
+  });
+
   it("round-trips every message kind", () => {
     fc.assert(
       fc.property(message, (m) => {

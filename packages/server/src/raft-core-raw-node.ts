@@ -1,25 +1,21 @@
 /** The consensus package's RawNode behind the node's RaftCore port. */
 import type { Codec } from "@corral/actors";
 import { DecodeFailure } from "@corral/actors";
-import { CompactError, DecodeError, RawNode, decodeRaftMessage, encodeRaftMessage, type RaftMessage, type Ready } from "@corral/consensus";
+import { CompactError, DecodeError, RawNode, decodeRaftMessageJson, raftMessageToJson, type RaftMessage, type Ready } from "@corral/consensus";
 import type { RaftCore, RaftCoreFactory, RaftCoreOptions, RaftReady } from "./ports.js";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Raft messages embedded as JSON values in actor frames (the consensus codec's JSON, not re-wrapped in base64). */
+/**
+ * Raft messages embedded as JSON values in actor frames (the consensus codec's
+ * JSON, not re-wrapped in base64). The value goes straight into the frame and
+ * comes straight out of it: no extra stringify/parse round trip per message;
+ * the frame layer bounds the size.
+ */
 export const raftMessageCodec: Codec<RaftMessage> = {
   encode(message) {
-    return JSON.parse(decoder.decode(encodeRaftMessage(message))) as unknown;
+    return raftMessageToJson(message);
   },
   decode(input) {
-    let bytes: Uint8Array;
-    try {
-      bytes = encoder.encode(JSON.stringify(input));
-    } catch (_error) {
-      return new DecodeFailure("raft message: not JSON");
-    }
-    const message = decodeRaftMessage(bytes);
+    const message = decodeRaftMessageJson(input);
     if (message instanceof DecodeError) return new DecodeFailure(`raft message: ${message.reason}`);
     return message;
   },
