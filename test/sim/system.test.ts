@@ -45,4 +45,12 @@ describe("whole-system simulation", () => {
     expect(c.traceHash).not.toBe(a.traceHash);
     expect(replayCommand(a, {})).toBe("pnpm sim --seed 4242");
   }, 60_000);
+
+  it("pinned seeds found by longer campaigns stay fixed", async () => {
+    // 103050: a node crashed with createSession proposals in flight; after its restart an old entry
+    // (origin [nodeId, ref] with refs restarting at 1) matched a new client's connection, two clients
+    // shared one session, and a create was answered with another client's write result (not linearizable).
+    const result = await runSystemSim({ seed: 103050 });
+    expect(result.violations.map((v) => `[${v.checker}] ${v.message}`)).toEqual([]);
+  }, 60_000);
 });

@@ -118,6 +118,13 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
    */
   let deliveredIndex = 0;
   let nextRef = 1;
+  /**
+   * Names this incarnation in createSession origins. nextRef restarts at 1 after a crash, so a bare
+   * [nodeId, ref] from before the crash, committed after the restart, would match a new client's
+   * connection and hand it another client's session (both then share one session's write seqs).
+   * The start time differs between incarnations of one node.
+   */
+  const originTag = `${self}#${clock.wallNow()}`;
   let sessionTokens = config.maxNewSessionsPerSecond;
   let tokensAt = clock.now();
   let tell: (to: { node: string; actor: string }, message: unknown) => void = () => undefined;
@@ -267,7 +274,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       connection.requestedTimeoutMs = connect.timeoutMs;
       connection.createRef = nextRef++;
       creating.set(connection.createRef, connection);
-      propose([{ kind: "createSession", timeoutMs: connect.timeoutMs, origin: [self, connection.createRef] }]);
+      propose([{ kind: "createSession", timeoutMs: connect.timeoutMs, origin: [originTag, connection.createRef] }]);
       return;
     }
     if (connect.secret === null) {
@@ -481,7 +488,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         return;
       }
       case "sessionCreated": {
-        if (item.origin === undefined || item.origin[0] !== self) return;
+        if (item.origin === undefined || item.origin[0] !== originTag) return;
         const connection = creating.get(item.origin[1]);
         if (connection === undefined || connection.state !== "creating") return;
         creating.delete(item.origin[1]);
@@ -530,7 +537,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       propose(run);
     }
     for (const connection of creating.values()) {
-      propose([{ kind: "createSession", timeoutMs: connection.requestedTimeoutMs, origin: [self, connection.createRef] }]);
+      propose([{ kind: "createSession", timeoutMs: connection.requestedTimeoutMs, origin: [originTag, connection.createRef] }]);
     }
     for (const ref of readIndexWaits.keys()) tell(raft, { type: "readIndex", ref } satisfies RaftActorMessage<never>);
     const now = clock.now();
