@@ -442,10 +442,15 @@ export class CorralClient implements Client {
     if (connection.attemptTimer !== undefined) this.clock.clearTimer(connection.attemptTimer);
     connection.attemptTimer = undefined;
     connection.phase = "open";
+    const resuming = this.currentSessionId !== null;
     this.currentSessionId = message.sessionId;
     this.secret = message.secret;
     this.negotiatedTimeoutMs = message.timeoutMs;
-    this.seeZxid(message.zxid);
+    // On a resume the events missed since lastZxidSeen follow this message: counting its zxid as seen now
+    // would, if the connection dropped before they arrived, make the next node skip them (a one-shot watch
+    // then never fires though its node changed). Every later message carries the zxid again, after them.
+    // A new session has nothing to miss, and needs the zxid so a lagging node does not call it unknown.
+    if (!resuming) this.seeZxid(message.zxid);
     this.attemptsSinceConnected = 0;
     // Re-send every unanswered request in its original order; writes keep their seq.
     for (const request of this.pending.values()) {

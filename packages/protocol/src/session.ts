@@ -115,7 +115,11 @@ export interface ConnectedResponse {
   /** The negotiated session timeout. */
   readonly timeoutMs: number;
   readonly nodeId: string;
-  /** The node's applied zxid when the session was (re)established. */
+  /**
+   * The node's applied zxid when the session was (re)established. On a resume
+   * the missed watch events follow this message, so a client must not count
+   * this zxid as seen (a new session has nothing to miss and should).
+   */
   readonly zxid: number;
   /**
    * Set on a reconnect when some persistent or persistent-recursive watch
