@@ -18,7 +18,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { freePort, pingRedis } from "@corral/actors";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -87,39 +87,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
 // ---------------------------------------------------------------------------
 // Binary backend
 
-/** A free TCP port on 127.0.0.1 (closed again before returning; a small race we retry on). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
-
-/** One PING over a raw socket; true on +PONG. */
-export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    let reply = "";
-    const finish = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.once("error", () => finish(false));
-    socket.on("data", (data) => {
-      reply += data.toString("latin1");
-      if (reply.includes("\r\n")) finish(reply.startsWith("+PONG"));
-    });
-    socket.once("connect", () => socket.write("PING\r\n"));
-  });
-}
+export { freePort, pingRedis };
 
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;

@@ -85,3 +85,4 @@ export { RedisFaultControl, publishFault, faultControlKey } from "./fault-contro
 export type { RedisFaultControlOptions, FaultControlStats } from "./fault-control-redis.js";
 export { buggify, buggifyEnabled, enableBuggify } from "./buggify.js";
 export type { BuggifyOptions, BuggifyStats } from "./buggify.js";
+export { freePort, pingRedis } from "./probe-live.js";

@@ -6,9 +6,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { freePort, pingRedis } from "@corral/actors";
 import { delimiter, join } from "node:path";
 import { StartFailed } from "./errors.js";
+
+export { freePort };
 
 export interface LocalRedis {
   readonly url: string;
@@ -31,43 +33,10 @@ export function findRedisServer(env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no port assigned"))));
-    });
-  });
-}
-
-/** One PING; true on +PONG within timeoutMs. */
-export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    let reply = "";
-    const finish = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.once("error", () => finish(false));
-    socket.on("data", (data) => {
-      reply += data.toString("latin1");
-      if (reply.includes("\r\n")) finish(reply.startsWith("+PONG") || reply.startsWith("-NOAUTH"));
-    });
-    socket.once("connect", () => socket.write("PING\r\n"));
-  });
-}
-
 /** Whether the Redis at `url` answers (a TCP PING, no client library needed). */
 export function redisReachable(url: string, timeoutMs = 1_000): Promise<boolean> {
   const parsed = new URL(url);
-  return pingRedis(parsed.hostname, parsed.port === "" ? 6379 : Number(parsed.port), timeoutMs);
+  return pingRedis(parsed.hostname, parsed.port === "" ? 6379 : Number(parsed.port), timeoutMs, true);
 }
 
 const WATCHDOG_SCRIPT = 'exec 3<&0; (read -r _ <&3; kill -9 $$) >/dev/null 2>&1 & exec "$0" "$@" 3<&- </dev/null';
