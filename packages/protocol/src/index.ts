@@ -5,3 +5,4 @@ export * from "./acl.js";
 export * from "./ops.js";
 export * from "./codec.js";
 export * from "./session.js";
+export * from "./jute/index.js";
