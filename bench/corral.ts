@@ -5,8 +5,6 @@
  * recorded, one named by --redis/--cluster, or a throwaway local one.
  * A live progress line on stderr, then a table (or --json) on stdout.
  */
-import { Redis } from "ioredis";
-import { nodesKey } from "@corral/client";
 import { CorralDriver } from "./compare/driver-corral.js";
 import { runWorkload } from "./compare/workloads.js";
 import { CompareError } from "./compare/types.js";
@@ -20,23 +18,13 @@ export interface BenchIo {
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
 }
 
-async function discoverNodes(redisUrl: string, cluster: string): Promise<string[]> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.smembers(nodesKey(cluster))).sort();
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function resolveTarget(options: BenchOptions): Promise<EnsembleTarget | undefined> {
   const target = options.target;
   if (target.kind === "local") return undefined;
   if (target.kind === "data") return readEnsembleTarget(target.dataDir);
-  const nodes = target.nodes ?? (await discoverNodes(target.redisUrl, target.cluster));
-  if (nodes.length === 0) throw new CompareError("BadArgument", `no nodes given and none registered in ${nodesKey(target.cluster)} on ${target.redisUrl}`);
+  // Node ids come from the user, never from Redis (anyone who can write there could list their own).
+  const nodes = target.nodes ?? [];
+  if (nodes.length === 0) throw new CompareError("BadArgument", "--redis needs --nodes ID,ID,...: node ids are not discovered through Redis");
   return { redisUrl: target.redisUrl, cluster: target.cluster, members: nodes.map((id, index) => ({ id, adminUrl: target.adminUrls[index] ?? "http://127.0.0.1:0", pid: undefined })) };
 }
 

@@ -3,7 +3,7 @@
  * Benchmarks print tables; they are never timed unit tests.
  */
 const [name, ...args] = process.argv.slice(2);
-const known = ["transport", "raft", "tree", "wal", "compare", "corral"];
+const known = ["transport", "raft", "tree", "wal", "compare", "corral", "peer-auth"];
 if (!name || !known.includes(name)) {
   process.stderr.write(`usage: pnpm bench <${known.join("|")}> [options]\n`);
   process.exit(2);

@@ -49,7 +49,7 @@ export async function main(args: string[]): Promise<void> {
   let seq = 0;
   const sessionId = 1;
   const apply = (txn: Txn) => tree.apply(txn, { zxid: ++zxid, timeMs: 1_700_000_000_000 + zxid });
-  apply({ type: "createSession", sessionId, timeoutMs: 30_000, secret: "bench" });
+  apply({ type: "createSession", sessionId, timeoutMs: 30_000, secretHash: "bench" });
   const request = (op: Extract<Txn, { type: "request" }>["op"]): Txn => ({ type: "request", sessionId, seq: ++seq, auth: [], op });
 
   // Build: /d<i> directories with up to `fanout` children each.

@@ -32,9 +32,10 @@ to 80 % of the pre-kill throughput, and how many sessions survived.
 
 target (one of):
   --data DIR               the ensemble \`corral up --data DIR\` recorded in DIR/ensemble.json
-  --redis URL --cluster NAME [--nodes ID,ID] [--admin URL,URL]
-                           any running ensemble (nodes default to the Redis discovery set;
-                           --admin lists the nodes' admin HTTP URLs, to report the leader)
+  --redis URL --cluster NAME --nodes ID,ID [--admin URL,URL]
+                           any running ensemble (its node ids are required: they are never
+                           discovered through Redis; --admin lists the nodes' admin HTTP URLs,
+                           to report the leader)
   --local                  start a throwaway 3-node ensemble (redis-server + 3 node processes)
                            for the run (the default when no target is given)
 options:

@@ -6,9 +6,11 @@
  * is only attached to. Leadership is read from each node's admin /status.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatClusterKeyLine } from "@corral/actors";
 import { startRedis, type TestRedis } from "../../test/support/redis.js";
 import { CompareError } from "../compare/types.js";
 import { freeLoopbackPorts, isRunning, killHard, sleep, spawnTracked, waitUntil } from "../compare/processes.js";
@@ -115,13 +117,16 @@ export class LocalEnsemble {
     const ids = Array.from({ length: nodeCount }, (_value, index) => `n${index + 1}`);
     const ports = await freeLoopbackPorts(nodeCount);
     const members: EnsembleMember[] = [];
+    mkdirSync(directory, { recursive: true });
+    const keyFile = join(directory, "cluster.key");
+    writeFileSync(keyFile, `${formatClusterKeyLine({ id: "bench", secret: new Uint8Array(randomBytes(32)) })}\n`, { mode: 0o600 });
     for (const [index, id] of ids.entries()) {
       const port = ports[index] ?? 0;
       const dataDirectory = join(directory, id);
       mkdirSync(dataDirectory, { recursive: true });
       const args = [
         "--conditions=@corral/source", "--import", "tsx", ...(this.options.nodeFlags ?? []), cliMain, "node",
-        "--id", id, "--peers", ids.join(","), "--cluster", cluster, "--redis", this.redis.url,
+        "--id", id, "--peers", ids.join(","), "--cluster", cluster, "--redis", this.redis.url, "--cluster-key-file", keyFile,
         "--data", dataDirectory, "--admin-port", String(port), "--admin-host", "127.0.0.1",
         "--log-level", this.options.logLevel ?? "warn", "--fsync", "always",
       ];

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
-import { publishFault, type FaultCommand } from "@corral/actors";
+import { formatClusterKeyLine, publishFault, type FaultCommand } from "@corral/actors";
 import { connect, type CorralClient } from "@corral/client";
 import { ErrorCode, type CorralError } from "@corral/protocol";
 import { UNKNOWN } from "../support/linearizability/index.js";
@@ -62,6 +62,8 @@ export class ChaosCluster {
 
   static async start(dir: string): Promise<ChaosCluster> {
     mkdirSync(dir, { recursive: true });
+    // A fixed key is fine here: the chaos Redis is a throwaway on loopback.
+    writeFileSync(join(dir, "cluster.key"), `${formatClusterKeyLine({ id: "chaos", secret: new Uint8Array(32).fill(0x5a) })}\n`, { mode: 0o600 });
     const redis = await startRedis();
     const ports = [await freePort(), await freePort(), await freePort()];
     const cluster = new ChaosCluster(dir, redis, ports);
@@ -89,6 +91,8 @@ export class ChaosCluster {
       this.redis.url,
       "--cluster",
       this.cluster,
+      "--cluster-key-file",
+      join(this.dir, "cluster.key"),
       "--data",
       join(this.dir, "data", node.id),
       "--admin-port",

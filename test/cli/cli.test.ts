@@ -6,7 +6,7 @@
  * Every child is killed in afterAll, also when a test fails.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -87,12 +87,20 @@ describe("corral node / status / shell", () => {
   beforeAll(async () => {
     const ports = await Promise.all(ids.map(() => freePort()));
     admin = ids.map((id, index) => `${id}=http://127.0.0.1:${ports[index]}`).join(",");
+    const keyFile = join(work, "cluster.key");
+    expect((await run(["keygen", "--out", keyFile])).code).toBe(0);
     ids.forEach((id, index) => {
-      const node = corral(["node", "--id", id, "--peers", ids.join(","), "--cluster", "clitest", "--redis", redis.url, "--data", join(work, id), "--admin-port", String(ports[index]), "--log-level", "warn"]);
+      const node = corral(["node", "--id", id, "--peers", ids.join(","), "--cluster", "clitest", "--redis", redis.url, "--cluster-key-file", keyFile, "--data", join(work, id), "--admin-port", String(ports[index]), "--log-level", "warn"]);
       node.stdout?.resume();
       node.stderr?.resume();
     });
     await until("a leader (corral status exit 0)", async () => ((await run(["status", "--admin", admin, "--timeout-ms", "1000"])).code === 0 ? true : undefined), 45_000, 500);
+  });
+
+  it("node refuses to start on Redis without a cluster key file (exit 2, naming the flag)", async () => {
+    const result = await run(["node", "--id", "n1", "--peers", "n1,n2,n3", "--cluster", "nokey", "--redis", redis.url, "--data", join(work, "nokey"), "--log-level", "warn"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--cluster-key-file: a node on a Redis network needs a cluster key file/);
   });
 
   it("status prints one row per node and exits 0", async () => {
@@ -162,5 +170,31 @@ describe("corral up --no-shell", () => {
     for (const node of record.nodes) expect(alive(node.pid)).toBe(false);
     // State persisted per node.
     for (const node of record.nodes) expect(existsSync(join(data, node.id))).toBe(true);
+    // The nodes' shared cluster key, made by up and kept with their state.
+    expect(statSync(join(data, "cluster.key")).mode & 0o777).toBe(0o600);
+  });
+
+  it("without a terminal on stdin (</dev/null) runs as --no-shell until SIGINT, then stops everything it started", async () => {
+    const data = join(work, "up-no-tty");
+    // No --no-shell and no --redis: stdin is /dev/null, and up starts its own redis-server.
+    const up = corral(["up", "--nodes", "3", "--cluster", "notty", "--data", data, "--log-level", "warn"], { stdin: "ignore" });
+    let output = "";
+    up.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    up.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const file = join(data, "ensemble.json");
+    await until(`ensemble running (output so far:\n${output})`, () => Promise.resolve(existsSync(file) && /ensemble running/.test(output) ? true : undefined), 60_000);
+    expect(output).toMatch(/standard input is not a terminal, so no shell: running as --no-shell/);
+    const record = JSON.parse(readFileSync(file, "utf8")) as { nodes: { pid: number }[]; redisPid: number | null };
+    expect(record.redisPid).not.toBeNull();
+    // Still running after the end of its stdin: the ensemble serves requests.
+    expect(await run(["shell", "--data", data, "-c", "create /notty yes"])).toMatchObject({ code: 0, stdout: "Created /notty\n" });
+    expect((await run(["status", "--data", data])).code).toBe(0);
+
+    up.kill("SIGINT");
+    expect(await exited(up)).toBe(0);
+    expect(output).toMatch(/corral up: stopped/);
+    expect(existsSync(file)).toBe(false);
+    for (const node of record.nodes) expect(alive(node.pid)).toBe(false);
+    expect(alive(record.redisPid ?? 0)).toBe(false);
   });
 });

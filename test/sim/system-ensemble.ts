@@ -18,9 +18,13 @@
 import {
   FaultyNetwork,
   InMemoryNetwork,
+  SeededRandom,
   SimScheduler,
+  isSealedPeerFrame,
   nullLogger,
+  simulationKeyring,
   type Clock,
+  type ClusterKeyring,
   type EndpointId,
   type FaultCommand,
   type FrameHandler,
@@ -30,7 +34,10 @@ import {
   type Random,
 } from "@corral/actors";
 import { MemoryDurableLog, type DurableBatch, type DurableLog, type RecoveredState, type Snapshot } from "@corral/consensus";
-import { createNode, treeStateMachineFactory, type CorralNode, type NodeConfig, type StateMachineFactory } from "@corral/server";
+import { createNode, entropyFromRandom, treeStateMachineFactory, type CorralNode, type NodeConfig, type StateMachineFactory } from "@corral/server";
+
+/** Sealed peer frames remembered for the adversary (the most recent ones, across incarnations). */
+const MAX_RECORDED_PEER_FRAMES = 512;
 
 /** Work a paused owner holds back; bounded so a runaway pause is a harness failure, not an OOM. */
 const MAX_DEFERRED_PER_OWNER = 200_000;
@@ -174,6 +181,13 @@ export class SystemEnsemble {
   private readonly nodes = new Map<string, CorralNode | undefined>();
   private readonly logger: Logger;
   private readonly faultRandom: Random;
+  /** The peers' keys, derived from the seed; the adversary does not have them. */
+  readonly keyring: ClusterKeyring;
+  /** Incarnation epochs by node: the harness plays the incarnation file (+1 at every start). */
+  private readonly incarnations = new Map<string, number>();
+  /** The latest sealed frames nodes sent each other, as an eavesdropper on Redis sees them (a bounded ring). */
+  readonly recentPeerFrames: { readonly from: string; readonly to: string; readonly frame: Uint8Array }[] = [];
+  private recordedFrames = 0;
   /** Called between simulated events (after microtasks drained); the checkers sample here. */
   observer: (() => void) | undefined;
 
@@ -185,6 +199,7 @@ export class SystemEnsemble {
     this.nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
     this.logger = options.logger ?? nullLogger;
     this.faultRandom = this.sim.random.fork("disk");
+    this.keyring = simulationKeyring(options.seed);
     const fsyncRandom = this.sim.random.fork("fsync");
     const fsyncMax = options.fsyncDelayMsMax ?? 0;
     for (const id of this.nodeIds) {
@@ -226,8 +241,21 @@ export class SystemEnsemble {
 
   private networkFor(owner: string): Network {
     const gate = this.gate(owner);
+    const isNode = this.nodeIds.includes(owner);
     return {
-      open: (id, onFrame) => this.epochs.open(id, onFrame, gate),
+      open: async (id, onFrame) => {
+        const endpoint = await this.epochs.open(id, onFrame, gate);
+        if (!isNode) return endpoint;
+        return {
+          id: endpoint.id,
+          send: (to, frame) => {
+            if (isSealedPeerFrame(frame)) this.recentPeerFrames[this.recordedFrames++ % MAX_RECORDED_PEER_FRAMES] = { from: id, to, frame };
+            endpoint.send(to, frame);
+          },
+          stats: () => endpoint.stats(),
+          close: () => endpoint.close(),
+        };
+      },
       close: () => Promise.resolve(),
     };
   }
@@ -235,6 +263,8 @@ export class SystemEnsemble {
   private async startNode(id: string): Promise<CorralNode> {
     const gate = this.gate(id);
     const base = treeStateMachineFactory();
+    const epoch = (this.incarnations.get(id) ?? 0) + 1;
+    this.incarnations.set(id, epoch);
     const node = await createNode(
       { nodeId: id, peers: this.nodeIds, ...this.options.config },
       {
@@ -246,6 +276,9 @@ export class SystemEnsemble {
         durableLog: this.logs.get(id)!,
         stateMachine: this.options.wrapStateMachine?.(id, base) ?? base,
         onFatal: (error) => this.options.onFatal?.(id, error),
+        peerAuth: { keyring: this.keyring, epoch },
+        // Session secrets from the seed (replayable), drawn apart from sim.random so nothing else shifts.
+        entropy: entropyFromRandom(new SeededRandom(this.options.seed).fork(`entropy:${id}:${epoch}`)),
       },
     );
     this.nodes.set(id, node);

@@ -66,6 +66,7 @@ export async function main(args: string[]): Promise<number> {
   const started = performance.now();
   const faults: Record<string, number> = {};
   const buggified: Record<string, number> = {};
+  const attacks: Record<string, number> = {};
   let operations = 0;
   let failed = 0;
   let run = 0;
@@ -85,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
     operations += result.operationsChecked;
     for (const [kind, n] of Object.entries(result.faults)) faults[kind] = (faults[kind] ?? 0) + n;
     for (const [site, n] of Object.entries(result.buggifyFired)) buggified[site] = (buggified[site] ?? 0) + n;
+    for (const [attack, n] of Object.entries(result.adversary)) attacks[attack] = (attacks[attack] ?? 0) + n;
     if (p.verbose || p.seeds.length === 1) {
       process.stdout.write(`seed ${seed}: ${result.ok ? "ok" : "FAILED"} nodes=${result.nodes} trace=${result.traceHash} ops=${result.operationsChecked} sim=${result.simulatedMs}ms events=${result.events} workload=${JSON.stringify(result.workload)} kinds=[${result.enabledKinds.join(",")}]\n`);
     }
@@ -99,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(`\nwhole-system simulation: ${run} seeds in ${seconds.toFixed(1)} s, ${operations} operations checked, ${failed} failed\n`);
   process.stdout.write(`faults injected by kind: ${Object.entries(faults).sort().map(([k, n]) => `${k}=${n}`).join(" ") || "none"}\n`);
+  process.stdout.write(`forged frames injected by attack: ${Object.entries(attacks).sort().map(([k, n]) => `${k}=${n}`).join(" ") || "none"}\n`);
   process.stdout.write(`buggify fired: ${Object.entries(buggified).sort().map(([k, n]) => `${k}=${n}`).join(" ") || "none"}\n`);
   return failed === 0 ? 0 : 1;
 }

@@ -14,6 +14,7 @@
  * fencing.
  */
 import { SeededRandom, enableBuggify, type Random } from "@corral/actors";
+import { Adversary } from "./adversary.js";
 import { CorralClient } from "@corral/client";
 import { FencedResource as RecipeFencedResource, Mutex } from "@corral/recipes";
 import { CreateMode, ErrorCode, type CorralError, type Txn } from "@corral/protocol";
@@ -45,9 +46,17 @@ export const FaultKind = {
   pauseClient: "pause-client",
   clockDrift: "clock-drift",
   redisRestart: "redis-restart",
+  /** An adversary with write access to the network but not the cluster key (adversary.ts). */
+  forgedFrames: "forged-frames",
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 const ALL_KINDS = Object.values(FaultKind);
+/**
+ * The kinds drawn from the seed's shape stream, in their original order: the
+ * adversary is drawn from a stream of its own, so adding it changed no
+ * earlier seed's run (pinned seeds keep reproducing what they were pinned for).
+ */
+const SHAPE_KINDS: readonly FaultKind[] = ALL_KINDS.filter((kind) => kind !== FaultKind.forgedFrames);
 
 /** Bugs a test can plant to prove the checkers catch them. */
 export type PlantedBug =
@@ -85,6 +94,8 @@ export interface SystemSimResult {
   readonly faults: Readonly<Record<string, number>>;
   readonly enabledKinds: readonly FaultKind[];
   readonly buggifyFired: Readonly<Record<string, number>>;
+  /** Frames the adversary injected, by attack (empty when it was off). */
+  readonly adversary: Readonly<Record<string, number>>;
   readonly simulatedMs: number;
   readonly events: number;
   /** What the workload did: history ops (and how many of them ended unknown), watch events, fenced writes, sessions. */
@@ -303,7 +314,7 @@ async function injectFaults(context: Context, enabled: readonly FaultKind[], ran
   const minority = Math.floor((ids.length - 1) / 2);
   const end = ensemble.sim.now() + safetyMs;
   const down = new Set<string>();
-  const episodic = enabled.filter((k) => !["loss", "duplication", "reorder", "delay", "clock-drift"].includes(k));
+  const episodic = enabled.filter((k) => !["loss", "duplication", "reorder", "delay", "clock-drift", "forged-frames"].includes(k));
   const shuffled = (): string[] => {
     const out = [...ids];
     for (let i = out.length - 1; i > 0; i--) {
@@ -417,7 +428,10 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
   const shape = new SeededRandom(seed ^ 0x5eed);
   const nodes = options.nodes ?? (shape.chance(0.7) ? 3 : 5);
   const kinds = options.faultKinds ?? ALL_KINDS;
-  const enabled = kinds.filter(() => shape.chance(0.5));
+  const enabled = kinds.filter((kind) => SHAPE_KINDS.includes(kind)).filter(() => shape.chance(0.5));
+  // Its own stream (see SHAPE_KINDS): one draw decides whether the adversary is on, the rest drive it.
+  const adversaryRandom = new SeededRandom((seed ^ 0xad7e5a) >>> 0);
+  if (kinds.includes(FaultKind.forgedFrames) && adversaryRandom.chance(0.5)) enabled.push(FaultKind.forgedFrames);
   const intensity = 0.5 + shape.next() * 2;
   const safetyMs = options.safetyMs ?? 4_000;
   const livenessMs = options.livenessMs ?? 20_000;
@@ -526,8 +540,14 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       violations.add("crash", `client w${i} workload threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     }));
     debug(`workload started at ${ensemble.sim.now()}`);
+    const adversary = enabled.includes(FaultKind.forgedFrames) ? new Adversary(ensemble, adversaryRandom) : undefined;
+    await adversary?.start();
     await injectFaults(context, enabled, shape.fork("schedule"), safetyMs, intensity);
     context.stopWorkload = true;
+    if (adversary !== undefined) {
+      adversary.stop();
+      context.faults[FaultKind.forgedFrames] = adversary.total;
+    }
 
     // Liveness: heal everything; replicas converge, the workload drains, a fresh client gets service within the bound.
     debug(`healing at ${ensemble.sim.now()}`);
@@ -565,6 +585,7 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       faults: context.faults,
       enabledKinds: enabled,
       buggifyFired: (buggifyFired = collectBuggify(disableBuggify)),
+      adversary: { ...adversary?.injected },
       simulatedMs: ensemble.sim.now(),
       events: ensemble.sim.executedEvents,
       workload: {

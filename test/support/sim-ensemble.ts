@@ -8,9 +8,9 @@
  * through promises, so the harness drains microtasks after every simulated
  * event (deterministic: nothing else runs in between).
  */
-import { FaultyNetwork, InMemoryNetwork, SimScheduler, nullLogger, type Clock, type FaultCommand, type Logger, type Network, type Random } from "@corral/actors";
+import { FaultyNetwork, InMemoryNetwork, SeededRandom, SimScheduler, nullLogger, simulationKeyring, type Clock, type ClusterKeyring, type FaultCommand, type Logger, type Network, type Random } from "@corral/actors";
 import { MemoryDurableLog } from "@corral/consensus";
-import { createNode, type CorralNode, type NodeConfig, type NodeStatus } from "@corral/server";
+import { createNode, entropyFromRandom, type CorralNode, type NodeConfig, type NodeStatus } from "@corral/server";
 
 export interface SimEnsembleOptions {
   readonly seed: number;
@@ -20,6 +20,10 @@ export interface SimEnsembleOptions {
   /** Overrides for every node's config. */
   readonly config?: Partial<Omit<NodeConfig, "nodeId" | "peers">>;
   readonly logger?: Logger;
+  /** The peers' keys (default: derived from the seed, see simulationKeyring). */
+  readonly keyring?: ClusterKeyring;
+  /** Sees every frame a node sends, as it leaves the node (sealed, for peers): hostile-input tests record real traffic with it. */
+  readonly tap?: (from: string, to: string, frame: Uint8Array) => void;
 }
 
 export interface ClientEnv {
@@ -33,6 +37,10 @@ export interface SimEnsemble {
   readonly sim: SimScheduler;
   readonly network: FaultyNetwork;
   readonly nodeIds: readonly string[];
+  /** The peers' keys (hostile-input tests forge and replay frames with or without them). */
+  readonly keyring: ClusterKeyring;
+  /** A node's current incarnation epoch (1 at the first start, +1 at each restart). */
+  epoch(id: string): number;
   /** The live node with this id, or undefined while crashed. */
   node(id: string): CorralNode | undefined;
   /** Run simulated events until `predicate` holds (checked between events) or `maxMs` of simulated time pass. */
@@ -70,17 +78,41 @@ export async function createSimEnsemble(options: SimEnsembleOptions): Promise<Si
   const nodes = new Map<string, CorralNode | undefined>();
   const logger = options.logger ?? nullLogger;
   if (options.faults !== undefined) network.apply({ kind: "set-link-faults", from: "*", to: "*", ...options.faults });
+  const keyring = options.keyring ?? simulationKeyring(options.seed);
+  // The harness plays the incarnation file: every start of a node gets a higher epoch.
+  const epochs = new Map<string, number>();
+
+  const tap = options.tap;
+  const nodeNetwork: Network =
+    tap === undefined
+      ? network
+      : {
+          open: async (id, onFrame) => {
+            const endpoint = await network.open(id, onFrame);
+            const send = (to: string, frame: Uint8Array): void => {
+              tap(id, to, frame);
+              endpoint.send(to, frame);
+            };
+            return { id: endpoint.id, send, stats: () => endpoint.stats(), close: () => endpoint.close() };
+          },
+          close: () => network.close(),
+        };
 
   const start = async (id: string): Promise<CorralNode> => {
+    const epoch = (epochs.get(id) ?? 0) + 1;
+    epochs.set(id, epoch);
     const node = await createNode(
       { nodeId: id, peers: nodeIds, ...options.config },
       {
         clock: sim.clockFor(id),
         random: sim.random.fork(`node:${id}`),
-        network,
+        network: nodeNetwork,
         logger,
         executor: sim.schedule,
         durableLog: logs.get(id)!,
+        peerAuth: { keyring, epoch },
+        // Session secrets from the seed (replayable), drawn apart from sim.random so nothing else shifts.
+        entropy: entropyFromRandom(new SeededRandom(options.seed).fork(`entropy:${id}:${epoch}`)),
       },
     );
     nodes.set(id, node);
@@ -94,6 +126,8 @@ export async function createSimEnsemble(options: SimEnsembleOptions): Promise<Si
     sim,
     network,
     nodeIds,
+    keyring,
+    epoch: (id) => epochs.get(id) ?? 0,
     node: (id) => {
       const node = nodes.get(id);
       return node === undefined || node.stopped ? undefined : node;

@@ -73,8 +73,10 @@ export interface ActorSystemStats {
   framesTooLarge: number;
   framesMalformed: number;
   framesForeign: number;
-  /** Frames whose claimed sender node differs from the endpoint that sent them. */
+  /** Frames whose claimed sender node differs from the endpoint that sent them (for authenticated frames: from the authenticated sender). */
   framesSpoofed: number;
+  /** Actor frames (kind "a") that arrived unauthenticated: only members may reach actors, and their frames are sealed. */
+  framesUnauthenticated: number;
   framesUnknownActor: number;
   framesNoCodec: number;
   /** Frames whose body the destination codec rejected. */
@@ -116,6 +118,7 @@ function newStats(): ActorSystemStats {
     framesMalformed: 0,
     framesForeign: 0,
     framesSpoofed: 0,
+    framesUnauthenticated: 0,
     framesUnknownActor: 0,
     framesNoCodec: 0,
     framesInvalidBody: 0,
@@ -169,7 +172,7 @@ export class ActorSystem {
     invariant(this.messagesPerActorTurn > 0 && this.messagesPerDrain > 0, "turn budgets must be positive");
   }
 
-  /** Attach the node's network endpoint (open it with `handleFrame` as its frame handler). */
+  /** Attach the node's network endpoint (its frames go to `handleFrame`, through peer-auth's `openingFrameHandler` on a node). */
   attachEndpoint(endpoint: NetworkEndpoint): void {
     invariant(endpoint.id === this.nodeId, `endpoint id ${endpoint.id} differs from node id ${this.nodeId}`);
     this.endpoint = endpoint;
@@ -225,8 +228,13 @@ export class ActorSystem {
     return { ...this.counters };
   }
 
-  /** The frame handler for this node's network endpoint. Never throws for bad input. */
-  readonly handleFrame = (from: EndpointId, bytes: Uint8Array): void => {
+  /**
+   * The frame handler for this node's network endpoint. Never throws for bad
+   * input. `authenticated`: the frame's MAC was verified and `from` is the
+   * authenticated sender (peer-auth.ts); an unauthenticated frame may only be
+   * channel traffic (kind "r"), an actor frame from it is dropped and counted.
+   */
+  readonly handleFrame = (from: EndpointId, bytes: Uint8Array, authenticated: boolean): void => {
     const stats = this.counters;
     stats.framesReceived++;
     const frame = decodeFrame(bytes, this.frameOptions);
@@ -244,6 +252,11 @@ export class ActorSystem {
       }
       stats.channelFrames++;
       this.onChannelFrame(from, frame.payload);
+      return;
+    }
+    if (!authenticated) {
+      stats.framesUnauthenticated++;
+      this.logger.debug({ from, actor: frame.toActor }, "dropped unauthenticated actor frame");
       return;
     }
     if (frame.from.node !== from) {

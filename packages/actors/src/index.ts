@@ -86,3 +86,28 @@ export type { RedisFaultControlOptions, FaultControlStats } from "./fault-contro
 export { buggify, buggifyEnabled, enableBuggify } from "./buggify.js";
 export type { BuggifyOptions, BuggifyStats } from "./buggify.js";
 export { freePort, pingRedis } from "./probe-live.js";
+export {
+  PeerAuth,
+  ClusterKeyring,
+  ClusterKeyInvalid,
+  PeerFrameRejected,
+  parseClusterKeyFile,
+  formatClusterKeyLine,
+  clusterKeyIdFor,
+  simulationKeyring,
+  isSealedPeerFrame,
+  sealingEndpoint,
+  openingFrameHandler,
+  PEER_FRAME_MAGIC,
+  PEER_FRAME_VERSION,
+  PEER_MAC_BYTES,
+  MAX_PEER_HEADER_BYTES,
+  MAX_PEER_EPOCH,
+  MAX_CLUSTER_KEYS,
+  MIN_CLUSTER_KEY_BYTES,
+  MAX_CLUSTER_KEY_BYTES,
+  MAX_CLUSTER_KEY_FILE_BYTES,
+  DEFAULT_REPLAY_WINDOW,
+  MAX_REPLAY_WINDOW,
+} from "./peer-auth.js";
+export type { ClusterKey, PeerAuthOptions, PeerAuthStats, PeerRejectReason, OpenedPeerFrame, AuthenticatedFrameHandler } from "./peer-auth.js";

@@ -177,11 +177,11 @@ describe("decoders never throw (fast-check)", () => {
     const valid = encodeActorFrame("sink", { node: "x", actor: "y" }, 5, { clusterTag: "t" }) as Uint8Array;
     fc.assert(
       fc.property(fc.string({ maxLength: 4 }), frameBytes, (from, bytes) => {
-        system.handleFrame(from, bytes);
+        system.handleFrame(from, bytes, true);
       }),
       { numRuns: 2000 },
     );
-    system.handleFrame("x", valid);
+    system.handleFrame("x", valid, true);
     sim.runFor(1);
     for (const n of got) expect(Number.isSafeInteger(n)).toBe(true);
     expect(got).toContain(5);

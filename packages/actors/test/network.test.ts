@@ -208,7 +208,8 @@ describe("ActorSystem over the network", () => {
     const codecs = new Map([["sink", pingCodec as Codec<unknown>]]);
     const make = (nodeId: string): ActorSystem => {
       const system = new ActorSystem({ nodeId, clock: sim.clockFor(nodeId), random: sim.random.fork(nodeId), logger: nullLogger, executor: sim.schedule, codecs, clusterTag: "test", maxFrameBytes });
-      system.attachEndpoint(memory.openSync(nodeId, system.handleFrame));
+      // Unsealed frames, trusted as authenticated: this tests the frame layer, not peer-auth (peer-auth.test.ts).
+      system.attachEndpoint(memory.openSync(nodeId, (from, bytes) => system.handleFrame(from, bytes, true)));
       return system;
     };
     const n1 = make("n1");

@@ -4,6 +4,7 @@
  */
 import { ExitCode, UsageError, isCliError } from "./errors.js";
 import { benchCommand } from "./commands/bench.js";
+import { KEYGEN_USAGE, keygenCommand } from "./commands/keygen.js";
 import { NODE_USAGE, nodeCommand } from "./commands/node.js";
 import { SHELL_USAGE, shellCommand } from "./commands/shell.js";
 import { STATUS_USAGE, statusCommand } from "./commands/status.js";
@@ -18,9 +19,10 @@ commands:
   status    print the ensemble's status; exit 0 when it has a leader and a majority
   shell     an interactive shell (or one command with -c)
   bench     benchmark a running ensemble (--data DIR, or --redis URL --cluster NAME); "bench failover" kills the leader
+  keygen    a new cluster key for the peers (--out FILE, or print the key file line)
   help      this text; \`corral <command> --help\` for a command's options`;
 
-const USAGES: Record<string, string> = { up: UP_USAGE, node: NODE_USAGE, status: STATUS_USAGE, shell: SHELL_USAGE };
+const USAGES: Record<string, string> = { up: UP_USAGE, node: NODE_USAGE, status: STATUS_USAGE, shell: SHELL_USAGE, keygen: KEYGEN_USAGE };
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [command, ...rest] = argv;
@@ -36,6 +38,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         return await shellCommand(rest, io);
       case "bench":
         return await benchCommand(rest, io);
+      case "keygen":
+        return keygenCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

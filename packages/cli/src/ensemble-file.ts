@@ -4,7 +4,7 @@
  * without further flags. Written when the ensemble has a leader, removed when
  * `corral up` stops. Read strictly: a malformed record is a typed error.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EnsembleFileInvalid, EnsembleNotFound } from "./errors.js";
 
@@ -35,11 +35,17 @@ export function ensembleFilePath(dataDir: string): string {
   return join(dataDir, ENSEMBLE_FILE_NAME);
 }
 
-/** Write via a temp file + rename, so a reader never sees half a record. */
+/** The record is for its owner only (it names the Redis URL, which may carry a password): rw------- */
+export const ENSEMBLE_FILE_MODE = 0o600;
+
+/** Write via a temp file + rename, so a reader never sees half a record. The file is the owner's only (0600). */
 export function writeEnsembleFile(dataDir: string, record: EnsembleRecord): string {
   const file = ensembleFilePath(dataDir);
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`);
+  // A temp file left by an earlier run with this pid keeps its old mode through writeFileSync: remove it first.
+  rmSync(temp, { force: true });
+  writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { mode: ENSEMBLE_FILE_MODE });
+  chmodSync(temp, ENSEMBLE_FILE_MODE);
   renameSync(temp, file);
   return file;
 }

@@ -7,7 +7,7 @@ import { connect, type Client } from "@corral/client";
 export interface LiveConnectOptions {
   readonly cluster: string;
   readonly redis: string;
-  readonly nodes?: readonly string[];
+  readonly nodes: readonly string[];
   readonly sessionTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
 }

@@ -20,9 +20,13 @@ export interface NodeCommandConfig {
   readonly peers: readonly string[];
   readonly clusterName: string;
   readonly redisUrl: string;
+  /** The cluster key file (the key itself never comes from flags or env); null: none given. */
+  readonly clusterKeyFile: string | null;
   /** Where this node keeps its WAL and snapshots. */
   readonly dataDir: string;
   readonly adminHost: string;
+  /** File with the admin HTTP bearer token (required for a non-loopback admin host); null: none. */
+  readonly adminTokenFile: string | null;
   /** 0 = any free port. */
   readonly adminPort: number;
   readonly fsync: "always" | "none";
@@ -39,9 +43,11 @@ export interface NodeFlags {
   readonly peers?: string | undefined;
   readonly cluster?: string | undefined;
   readonly redis?: string | undefined;
+  readonly "cluster-key-file"?: string | undefined;
   readonly data?: string | undefined;
   readonly "admin-port"?: string | undefined;
   readonly "admin-host"?: string | undefined;
+  readonly "admin-token-file"?: string | undefined;
   readonly "log-level"?: string | undefined;
   readonly fsync?: string | undefined;
   readonly "test-mode"?: string | undefined;
@@ -54,9 +60,11 @@ const SETTINGS = {
   peers: { env: "CORRAL_PEERS", file: "peers" },
   cluster: { env: "CORRAL_CLUSTER", file: "cluster" },
   redis: { env: "CORRAL_REDIS", file: "redis" },
+  "cluster-key-file": { env: "CORRAL_CLUSTER_KEY_FILE", file: "clusterKeyFile" },
   data: { env: "CORRAL_DATA", file: "data" },
   "admin-port": { env: "CORRAL_ADMIN_PORT", file: "adminPort" },
   "admin-host": { env: "CORRAL_ADMIN_HOST", file: "adminHost" },
+  "admin-token-file": { env: "CORRAL_ADMIN_TOKEN_FILE", file: "adminTokenFile" },
   "log-level": { env: "CORRAL_LOG_LEVEL", file: "logLevel" },
   fsync: { env: "CORRAL_FSYNC", file: "fsync" },
   "test-mode": { env: "CORRAL_TEST_MODE", file: "testMode" },
@@ -191,8 +199,10 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
   }
 
   const dataFound = lookup("data");
+  const keyFileFound = lookup("cluster-key-file");
   const portFound = lookup("admin-port");
   const hostFound = lookup("admin-host");
+  const tokenFileFound = lookup("admin-token-file");
   const levelFound = lookup("log-level");
   const logLevel = levelFound === undefined ? "info" : stringValue(levelFound);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError(levelFound!.source, `expected one of ${LOG_LEVELS.join(", ")}`);
@@ -212,8 +222,10 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
     testMode,
     tuning,
     redisUrl: redisUrlValue(required("redis")),
+    clusterKeyFile: keyFileFound === undefined ? null : stringValue(keyFileFound),
     dataDir: dataFound === undefined ? `.corral/${nodeId}` : stringValue(dataFound),
     adminHost: hostFound === undefined ? "127.0.0.1" : stringValue(hostFound),
+    adminTokenFile: tokenFileFound === undefined ? null : stringValue(tokenFileFound),
     adminPort: portFound === undefined ? 0 : portValue(portFound),
     logLevel: logLevel as LogLevelName,
   };

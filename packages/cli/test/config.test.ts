@@ -25,9 +25,11 @@ describe("corral node config", () => {
       peers: ["n1", "n2", "n3"],
       clusterName: "corral",
       redisUrl: "redis://127.0.0.1:6379",
+      clusterKeyFile: null,
       dataDir: ".corral/n1",
       adminHost: "127.0.0.1",
       adminPort: 0,
+      adminTokenFile: null,
       fsync: "always",
       testMode: false,
       logLevel: "info",
@@ -40,6 +42,14 @@ describe("corral node config", () => {
     writeFileSync(file, JSON.stringify({ id: "n2", peers: ["n1", "n2"], cluster: "from-file", redis: "redis://file:1", adminPort: 7000, tickMs: 20, electionTicks: 20 }));
     const config = resolveNodeCommandConfig({ config: file, cluster: "from-flag" }, { CORRAL_ID: "n1", CORRAL_ADMIN_PORT: "7100" });
     expect(config).toMatchObject({ nodeId: "n1", peers: ["n1", "n2"], clusterName: "from-flag", redisUrl: "redis://file:1", adminPort: 7100, tuning: { tickMs: 20, electionTicks: 20 } });
+  });
+
+  it("takes the cluster key file's path (never a key) from a flag, CORRAL_CLUSTER_KEY_FILE or clusterKeyFile in the file", () => {
+    const file = join(dir, "keyed.json");
+    writeFileSync(file, JSON.stringify({ clusterKeyFile: "/from/file.key" }));
+    expect(resolveNodeCommandConfig({ ...base, config: file }, {}).clusterKeyFile).toBe("/from/file.key");
+    expect(resolveNodeCommandConfig({ ...base, config: file }, { CORRAL_CLUSTER_KEY_FILE: "/from/env.key" }).clusterKeyFile).toBe("/from/env.key");
+    expect(resolveNodeCommandConfig({ ...base, config: file, "cluster-key-file": "/from/flag.key" }, { CORRAL_CLUSTER_KEY_FILE: "/from/env.key" }).clusterKeyFile).toBe("/from/flag.key");
   });
 
   it("names where a bad value came from", () => {

@@ -1,7 +1,8 @@
 /**
  * `connect()`: a client on the real network (Redis Streams), the real clock
- * and a Random seeded from the OS. The only file of this package that touches
- * real time and entropy (the determinism lint exempts *-live.ts).
+ * and a Random seeded from the OS, to the nodes its configuration names.
+ * The only file of this package that touches real time and entropy (the
+ * determinism lint exempts *-live.ts).
  */
 import { randomBytes } from "node:crypto";
 import { LiveClock, RedisStreamsNetwork, SeededRandom, nullLogger, type RedisConnectionOptions } from "@corral/actors";
@@ -18,24 +19,20 @@ export interface ConnectOptions extends ClientOptions {
   /** `redis://host:port/db`, or ioredis options. */
   readonly redis: string | RedisOptions;
   /**
-   * Node ids. Default: the members of the Redis set `corral:{<cluster>}:nodes`
-   * (the nodes register themselves there).
+   * The ensemble's node ids, from configuration. Required: nothing is
+   * discovered through Redis, where anyone who can write could list an
+   * endpoint of their own and receive this client's session (docs/security.md).
    */
-  readonly nodes?: readonly string[];
-}
-
-/** The Redis set nodes register in, for discovery. */
-export function nodesKey(cluster: string): string {
-  return `corral:{${cluster}}:nodes`;
+  readonly nodes: readonly string[];
 }
 
 /** Connect to a live ensemble over Redis Streams. Resolves once the session is established. */
 export async function connect(options: ConnectOptions): Promise<CorralClient> {
   const redisConnection: RedisConnectionOptions = typeof options.redis === "string" ? { redisUrl: options.redis } : { redis: options.redis };
   const logger = options.logger ?? nullLogger;
-  const nodes = options.nodes ?? (await discoverNodes(options.cluster, redisConnection));
-  if (nodes.length === 0) {
-    throw new BadArgumentsError(undefined, { cause: `no nodes given and none registered in ${nodesKey(options.cluster)}` });
+  const nodes = options.nodes as readonly string[] | undefined;
+  if (nodes === undefined || nodes.length === 0) {
+    throw new BadArgumentsError(undefined, { cause: "connect needs the ensemble's node ids (options.nodes), from configuration" });
   }
   const network = new RedisStreamsNetwork({ ...redisConnection, cluster: options.cluster, logger });
   try {
@@ -47,21 +44,5 @@ export async function connect(options: ConnectOptions): Promise<CorralClient> {
   } catch (error) {
     await network.close();
     throw error;
-  }
-}
-
-async function discoverNodes(cluster: string, connection: RedisConnectionOptions): Promise<string[]> {
-  // ioredis is a dependency of @corral/actors; loaded lazily so simulation never pulls it in.
-  const { Redis } = await import("ioredis");
-  const redis = connection.redisUrl !== undefined
-    ? new Redis(connection.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    : new Redis({ ...connection.redis, lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    const members = await redis.smembers(nodesKey(cluster));
-    return members.sort();
-  } finally {
-    redis.disconnect();
   }
 }

@@ -15,7 +15,7 @@ export type {
 } from "./api.js";
 export { CorralClient, ClientClosed, connectWith } from "./client.js";
 export type { ClientStats, ClientInternals, MultiOpError } from "./client.js";
-export { connect, nodesKey } from "./connect-live.js";
+export { connect } from "./connect-live.js";
 export type { ConnectOptions } from "./connect-live.js";
 export { resolveClientOptions } from "./options.js";
 export type { ClientOptions, ClientEnv, ReconnectBackoff, ResolvedClientOptions } from "./options.js";

@@ -3,7 +3,7 @@
  * is here, named with its unit, and may be configured.
  */
 import type { Clock, Logger, Network, Random } from "@corral/actors";
-import { BadArgumentsError, validatePath } from "@corral/protocol";
+import { BadArgumentsError, DEFAULT_MAX_ENTRY_BYTES, LimitExceededError, MAX_AUTH_IDS_PER_SESSION, digestIdentityFromCredentials, validatePath } from "@corral/protocol";
 
 export interface ReconnectBackoff {
   /** Delay cap of the first round of attempts (default 50). */
@@ -20,7 +20,7 @@ export interface ClientOptions {
   readonly cluster?: string;
   /** Requested session timeout; the node may negotiate it within its bounds (default 10,000). */
   readonly sessionTimeoutMs?: number;
-  /** Node endpoint ids to connect to. Required for `connectWith`; `connect` discovers them from Redis when absent. */
+  /** Node endpoint ids to connect to, from configuration (required; never discovered through Redis). */
   readonly nodes?: readonly string[];
   /** Every path is taken relative to this one ("/app"): prefixed on the way out, stripped from results and events. */
   readonly chroot?: string;
@@ -43,6 +43,12 @@ export interface ClientOptions {
   readonly maxWatchers?: number;
   /** Largest frame sent or accepted (default 4 MiB, as the nodes). */
   readonly maxFrameBytes?: number;
+  /**
+   * The nodes' largest Raft entry (their maxEntryBytes, default 2 MiB). A write
+   * that could not fit in one is refused here with LimitExceededError before
+   * it takes a seq, so the node never has to refuse it.
+   */
+  readonly maxEntryBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -69,6 +75,7 @@ export interface ResolvedClientOptions {
   readonly maxBufferedEvents: number;
   readonly maxWatchers: number;
   readonly maxFrameBytes: number;
+  readonly maxEntryBytes: number;
 }
 
 const MAX_NODES = 64;
@@ -93,10 +100,13 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     if (invalid !== undefined) throw new BadArgumentsError(chroot, { cause: `chroot: ${invalid.message}` });
   }
   const auth = options.auth ?? [];
+  if (auth.length > MAX_AUTH_IDS_PER_SESSION) throw new LimitExceededError(undefined, { cause: `at most ${MAX_AUTH_IDS_PER_SESSION} auth entries` });
   for (const credentials of auth) {
-    if (typeof credentials !== "string" || credentials.indexOf(":") <= 0 || credentials.length > 1024) {
+    if (typeof credentials !== "string" || credentials.indexOf(":") <= 0) {
       throw new BadArgumentsError(undefined, { cause: "auth entries must be digest credentials \"user:password\"" });
     }
+    const identity = digestIdentityFromCredentials("digest", credentials);
+    if (identity instanceof Error) throw identity;
   }
   const sessionTimeoutMs = positiveInt("sessionTimeoutMs", options.sessionTimeoutMs, 10_000, 100);
   const backoff = options.reconnectBackoff ?? {};
@@ -118,5 +128,6 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxBufferedEvents: positiveInt("maxBufferedEvents", options.maxBufferedEvents, 1_024),
     maxWatchers: positiveInt("maxWatchers", options.maxWatchers, 100_000),
     maxFrameBytes: positiveInt("maxFrameBytes", options.maxFrameBytes, 4 * 1024 * 1024, 1024),
+    maxEntryBytes: positiveInt("maxEntryBytes", options.maxEntryBytes, DEFAULT_MAX_ENTRY_BYTES, 64 * 1024),
   };
 }

@@ -40,6 +40,9 @@ export {
   StorageNotOpenError,
   StorageQueueFullError,
   StorageRecordTooLargeError,
+  DATA_DIRECTORY_MODE,
+  DATA_FILE_MODE,
   liveWalFileSystem,
 } from "./storage-file.js";
 export type { FileDurableLogOptions, FileDurableLogStats, FsyncPolicy, StorageError, WalFileHandle, WalFileSystem, WalOpenFlags } from "./storage-file.js";
+export { checkRaftMessageBounds, RaftMessageOutOfBounds, MAX_RAFT_TERM, MAX_RAFT_INDEX, MAX_RAFT_COUNT } from "./bounds.js";

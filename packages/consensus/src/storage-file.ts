@@ -70,7 +70,7 @@ export {
 } from "./wal-errors.js";
 export type { StorageError } from "./wal-errors.js";
 export type { WalFileHandle, WalFileSystem, WalOpenFlags } from "./wal-fs.js";
-export { liveWalFileSystem } from "./wal-fs.js";
+export { DATA_DIRECTORY_MODE, DATA_FILE_MODE, liveWalFileSystem } from "./wal-fs.js";
 
 /** `always`: every save is on disk when it resolves. `none`: never fsync — benchmarks only. */
 export type FsyncPolicy = "always" | "none";
@@ -299,6 +299,7 @@ export class FileDurableLog implements DurableLog {
     if (this.state !== "unloaded") throw new StorageInvalidInputError(`load() may be called once (log is ${this.state})`);
     this.state = "loading";
     try {
+      await this.fileSystem.mkdir(this.directory);
       await this.fileSystem.mkdir(this.walDirectory);
       await this.fileSystem.mkdir(this.snapshotDirectory);
       await this.acquireLock();

@@ -22,18 +22,25 @@ export interface WalFileSystem {
   readFile(path: string): Promise<Buffer>;
   /** Names in a directory (not paths). */
   readdir(path: string): Promise<string[]>;
-  /** mkdir -p. */
+  /** mkdir -p; the directory ends up private to its owner (DATA_DIRECTORY_MODE), also when it existed. */
   mkdir(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
 }
 
+/** Data at rest is the owner's alone: directories rwx------ ... */
+export const DATA_DIRECTORY_MODE = 0o700;
+/** ... and files rw------- (the umask can only take bits away). */
+export const DATA_FILE_MODE = 0o600;
+
 export const liveWalFileSystem: WalFileSystem = {
-  open: (path, flags) => fs.open(path, flags),
+  open: (path, flags) => fs.open(path, flags, DATA_FILE_MODE),
   readFile: (path) => fs.readFile(path),
   readdir: (path) => fs.readdir(path),
   mkdir: async (path) => {
-    await fs.mkdir(path, { recursive: true });
+    await fs.mkdir(path, { recursive: true, mode: DATA_DIRECTORY_MODE });
+    // mkdir leaves an existing directory as it was (e.g. 0755 from an older version): tighten it.
+    await fs.chmod(path, DATA_DIRECTORY_MODE);
   },
   rename: (from, to) => fs.rename(from, to),
   unlink: (path) => fs.unlink(path),

@@ -3,8 +3,48 @@
  * protocol package stays free of I/O.
  */
 import { createHash } from "node:crypto";
+import { defaultCodecLimits, type CodecLimits } from "./codec.js";
+import { AuthFailedError, LimitExceededError } from "./errors.js";
 import type { ACL, Id } from "./types.js";
 import { Perms } from "./types.js";
+
+/**
+ * Identities one session may hold (addAuth and connect credentials together).
+ * Every write carries them in its Raft entry, so the bound keeps entries small
+ * and well inside the entry codec's `maxAuthIds`.
+ */
+export const MAX_AUTH_IDS_PER_SESSION = 16;
+/** Longest "user:password" accepted by addAuth and connect. */
+export const MAX_CREDENTIALS_LENGTH = 1024;
+/** Length of the base64 SHA-1 a digest id carries after "user:". */
+const DIGEST_HASH_LENGTH = 28;
+
+/**
+ * The identity `addAuth("digest", credentials)` grants, checked against the
+ * limits the entry codec enforces when a replica decodes the entry that
+ * carries it: AuthFailed for anything that is not "user:password" (ZooKeeper's
+ * answer to bad credentials), LimitExceeded when the derived id would be
+ * longer than the codec's `maxIdLength`. Never throws.
+ */
+export function digestIdentityFromCredentials(scheme: string, credentials: string, limits: CodecLimits = defaultCodecLimits): Id | AuthFailedError | LimitExceededError {
+  if (scheme !== "digest") return new AuthFailedError(undefined, { cause: `scheme ${JSON.stringify(scheme.slice(0, 64))} is not supported: only digest "user:password"` });
+  const colon = credentials.indexOf(":");
+  if (colon <= 0) return new AuthFailedError(undefined, { cause: "digest credentials must be \"user:password\"" });
+  if (credentials.length > MAX_CREDENTIALS_LENGTH) return new LimitExceededError(undefined, { cause: `credentials longer than ${MAX_CREDENTIALS_LENGTH} characters` });
+  const idLength = colon + 1 + DIGEST_HASH_LENGTH;
+  if (idLength > limits.maxIdLength) {
+    return new LimitExceededError(undefined, { cause: `digest user name of ${colon} characters makes an id longer than ${limits.maxIdLength}` });
+  }
+  return digestIdentity(credentials.slice(0, colon), credentials.slice(colon + 1));
+}
+
+/** Random bytes in a session secret (256 bits; the design asks for at least 128). */
+export const SESSION_SECRET_BYTES = 32;
+
+/** What the session table keeps of a secret: SHA-256, lowercase hex. Deterministic, so every replica agrees. */
+export function hashSessionSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
 
 /** ZooKeeper's DigestAuthenticationProvider: `user:base64(sha1("user:password"))`. */
 export function digestId(user: string, password: string): string {

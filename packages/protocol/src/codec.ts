@@ -53,6 +53,13 @@ export const defaultCodecLimits: CodecLimits = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,
 });
 
+/**
+ * The nodes' default largest Raft entry (NodeConfig.maxEntryBytes): a write
+ * whose entry would be larger is refused with LimitExceeded before it is
+ * proposed. Fits the largest znode data (1 MiB, base64 in the entry).
+ */
+export const DEFAULT_MAX_ENTRY_BYTES = 2 * 1024 * 1024;
+
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
 
 // --------------------------------------------------------------- internals --
@@ -62,6 +69,8 @@ class Reject {
   constructor(
     readonly reason: string,
     readonly at: string,
+    /** A size limit, not a malformed value: callers answer it with LimitExceeded rather than BadArguments. */
+    readonly overLimit = false,
   ) {}
 }
 
@@ -69,7 +78,7 @@ function guard<T>(decode: () => T): T | DecodeError {
   try {
     return decode();
   } catch (error) {
-    if (error instanceof Reject) return new DecodeError(error.reason, error.at);
+    if (error instanceof Reject) return new DecodeError(error.reason, error.at, error.overLimit);
     return new DecodeError(`decoder failed: ${String(error)}`);
   }
 }
@@ -92,7 +101,7 @@ function field(o: Obj, key: string): unknown {
 
 function string(u: unknown, at: string, maxLength: number): string {
   if (typeof u !== "string") throw new Reject("expected a string", at);
-  if (u.length > maxLength) throw new Reject(`string longer than ${maxLength}`, at);
+  if (u.length > maxLength) throw new Reject(`string longer than ${maxLength}`, at, true);
   return u;
 }
 
@@ -109,7 +118,7 @@ function boolean(u: unknown, at: string): boolean {
 
 function array(u: unknown, at: string, maxLength: number): readonly unknown[] {
   if (!Array.isArray(u)) throw new Reject("expected an array", at);
-  if (u.length > maxLength) throw new Reject(`more than ${maxLength} elements`, at);
+  if (u.length > maxLength) throw new Reject(`more than ${maxLength} elements`, at, true);
   return u;
 }
 
@@ -126,10 +135,10 @@ export function bytesToBase64(bytes: Uint8Array): string {
 
 function bytes(u: unknown, at: string, maxBytes: number): Uint8Array {
   if (typeof u !== "string") throw new Reject("expected a base64 string", at);
-  if (u.length > Math.ceil(maxBytes / 3) * 4) throw new Reject(`more than ${maxBytes} bytes`, at);
+  if (u.length > Math.ceil(maxBytes / 3) * 4) throw new Reject(`more than ${maxBytes} bytes`, at, true);
   if (!base64Pattern.test(u)) throw new Reject("invalid base64", at);
   const buffer = Buffer.from(u, "base64");
-  if (buffer.length > maxBytes) throw new Reject(`more than ${maxBytes} bytes`, at);
+  if (buffer.length > maxBytes) throw new Reject(`more than ${maxBytes} bytes`, at, true);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
@@ -450,12 +459,12 @@ function readTxn(u: unknown, limits: CodecLimits): Txn {
   const sessionId = (o: Obj): number => integer(field(o, "sessionId"), `${at}.sessionId`, 1, SAFE_MAX);
   switch (type) {
     case "createSession": {
-      const o = object(u, at, ["type", "sessionId", "timeoutMs", "secret"]);
+      const o = object(u, at, ["type", "sessionId", "timeoutMs", "secretHash"]);
       return {
         type,
         sessionId: sessionId(o),
         timeoutMs: integer(field(o, "timeoutMs"), `${at}.timeoutMs`, 1, SAFE_MAX),
-        secret: string(field(o, "secret"), `${at}.secret`, limits.maxSecretLength),
+        secretHash: string(field(o, "secretHash"), `${at}.secretHash`, limits.maxSecretLength),
       };
     }
     case "closeSession": {
@@ -493,7 +502,7 @@ export function encodeTxnBytes(txn: Txn): Uint8Array {
 
 /** Parses and validates a Raft entry's payload. Never throws. */
 export function decodeTxnBytes(payload: Uint8Array, limits: CodecLimits = defaultCodecLimits): Txn | DecodeError {
-  if (payload.byteLength > limits.maxMessageBytes) return new DecodeError(`entry larger than ${limits.maxMessageBytes} bytes`, "txn");
+  if (payload.byteLength > limits.maxMessageBytes) return new DecodeError(`entry larger than ${limits.maxMessageBytes} bytes`, "txn", true);
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8Decoder.decode(payload));

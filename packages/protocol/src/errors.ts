@@ -495,6 +495,8 @@ export class DecodeError extends Error {
   constructor(
     readonly reason: string,
     readonly at: string = "",
+    /** True when the value is well-formed but exceeds a size limit (too long, too many, too large). */
+    readonly overLimit: boolean = false,
   ) {
     super(at === "" ? reason : `${at}: ${reason}`);
     this.name = "DecodeError";

@@ -183,12 +183,17 @@ export type ReadResult =
 
 export type CloseReason = "closed" | "expired";
 
-/** Opens a session. Id and secret are chosen by the leader and travel in the entry. */
+/**
+ * Opens a session. The leader chooses the id; the node the client connected
+ * to chooses the secret and only its hash (`hashSessionSecret`) travels in
+ * the entry, so neither the log, the snapshots nor the peers hold secrets.
+ */
 export interface CreateSessionTxn {
   readonly type: "createSession";
   readonly sessionId: number;
   readonly timeoutMs: number;
-  readonly secret: string;
+  /** SHA-256 of the session secret, lowercase hex. */
+  readonly secretHash: string;
 }
 /** Closes a session and deletes its ephemerals atomically. */
 export interface CloseSessionTxn {

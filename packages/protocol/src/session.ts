@@ -13,6 +13,7 @@
  * and every watch event is sent before any response that reflects a state at
  * or after the event's zxid.
  */
+import { MAX_AUTH_IDS_PER_SESSION, MAX_CREDENTIALS_LENGTH } from "./acl.js";
 import type { Json } from "./codec.js";
 import {
   decodeErrorCode,
@@ -276,7 +277,7 @@ function decodeClientOp(u: unknown, limits: CodecLimits): ClientOp | DecodeError
       const scheme = u["scheme"];
       const credentials = u["credentials"];
       if (typeof scheme !== "string" || scheme.length > 64) return fail("addAuth: scheme");
-      if (typeof credentials !== "string" || credentials.length > 1024) return fail("addAuth: credentials");
+      if (typeof credentials !== "string" || credentials.length > MAX_CREDENTIALS_LENGTH) return fail("addAuth: credentials");
       return { type: "addAuth", scheme, credentials };
     }
     default:
@@ -331,11 +332,11 @@ export function decodeClientMessage(u: unknown, limits: CodecLimits = defaultCod
       const watches = decodeWatchSet(u["watches"], limits);
       if (watches instanceof DecodeError) return watches;
       const authRaw = u["auth"];
-      if (!Array.isArray(authRaw) || authRaw.length > 16) return fail("connect: auth");
+      if (!Array.isArray(authRaw) || authRaw.length > MAX_AUTH_IDS_PER_SESSION) return fail("connect: auth");
       const auth: { scheme: string; credentials: string }[] = [];
       for (const a of authRaw) {
         if (!isObj(a) || typeof a["scheme"] !== "string" || typeof a["credentials"] !== "string") return fail("connect: auth entry");
-        if (a["scheme"].length > 64 || a["credentials"].length > 1024) return fail("connect: auth entry too long");
+        if (a["scheme"].length > 64 || a["credentials"].length > MAX_CREDENTIALS_LENGTH) return fail("connect: auth entry too long");
         auth.push({ scheme: a["scheme"], credentials: a["credentials"] });
       }
       return {

@@ -41,7 +41,7 @@ const arbWrite: fc.Arbitrary<WriteOp> = fc.oneof(
   arbSub.filter((op): op is Exclude<typeof op, { type: "check" }> => op.type !== "check"),
 );
 const arbTxn: fc.Arbitrary<Txn> = fc.oneof(
-  fc.record({ type: fc.constant("createSession" as const), sessionId: fc.integer({ min: 1 }), timeoutMs: fc.integer({ min: 1 }), secret: fc.string({ maxLength: 20 }) }),
+  fc.record({ type: fc.constant("createSession" as const), sessionId: fc.integer({ min: 1 }), timeoutMs: fc.integer({ min: 1 }), secretHash: fc.string({ maxLength: 20 }) }),
   fc.record({ type: fc.constant("closeSession" as const), sessionId: fc.integer({ min: 1 }), reason: fc.constantFrom("closed" as const, "expired" as const) }),
   fc.record({ type: fc.constant("request" as const), sessionId: fc.integer({ min: 1 }), seq: fc.integer({ min: 1 }), auth: fc.array(fc.record({ scheme: fc.constant("digest"), id: fc.string({ maxLength: 10 }) }), { maxLength: 2 }), op: arbWrite }),
   fc.record({ type: fc.constant("reap" as const), path: arbPath, kind: fc.constantFrom("container" as const, "ttl" as const) }),

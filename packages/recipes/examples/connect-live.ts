@@ -38,9 +38,9 @@ export function numberOption(name: string, fallback: number): number {
 
 export async function connectLive(label: string): Promise<{ sessions: ManagedSessions; env: RecipeEnv }> {
   const dataDir = dataDirectory();
-  const record = JSON.parse(readFileSync(join(dataDir, "ensemble.json"), "utf8")) as { cluster: string; redisUrl: string };
+  const record = JSON.parse(readFileSync(join(dataDir, "ensemble.json"), "utf8")) as { cluster: string; redisUrl: string; nodes: { id: string }[] };
   const env: RecipeEnv = { clock: new LiveClock(), random: new SeededRandom((process.pid * 2654435761) >>> 0) };
-  const sessions = await ManagedSessions.start(() => connect({ cluster: record.cluster, redis: record.redisUrl, sessionTimeoutMs: 10_000 }), env);
+  const sessions = await ManagedSessions.start(() => connect({ cluster: record.cluster, redis: record.redisUrl, nodes: record.nodes.map((node) => node.id), sessionTimeoutMs: 10_000 }), env);
   console.log(`[${label}] connected to cluster ${record.cluster} (session ${sessions.current().sessionId})`);
   return { sessions, env };
 }

@@ -2,8 +2,16 @@
  * Admin HTTP for a live node (loopback by default): /health, /status (JSON),
  * /metrics (Prometheus text, prom-client). Read-only: nothing here changes
  * the node, so exposing it cannot harm the ensemble beyond information.
+ *
+ * Exposure: it binds to loopback unless told otherwise, and refuses any other
+ * address without a bearer token (`--admin-token-file`); with a token every
+ * request must carry `Authorization: Bearer <token>`, checked in constant
+ * time. Connections, header size and the time to send a request are bounded.
  */
-import { createServer, type Server } from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { isIP } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@corral/actors";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -12,9 +20,91 @@ import type { CorralNode, NodeStatus } from "./node.js";
 export interface AdminServerOptions {
   readonly node: CorralNode;
   readonly port: number;
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Any address that is not loopback needs `token`. */
   readonly host?: string;
   readonly logger: Logger;
+  /** Bearer token every request must carry (see loadAdminTokenFile). Required for a non-loopback host. */
+  readonly token?: string;
+  /** Bounds; the defaults suit a scraper and an operator's curl. */
+  readonly limits?: Partial<AdminHttpLimits>;
+}
+
+export interface AdminHttpLimits {
+  /** Open connections at once; more are refused by the server. */
+  readonly maxConnections: number;
+  /** Time a client has to send the request headers. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send the whole request. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest request head. */
+  readonly maxHeaderBytes: number;
+}
+
+export const defaultAdminHttpLimits: AdminHttpLimits = Object.freeze({
+  maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderBytes: 8 * 1024,
+});
+
+/** The admin token file cannot be read or holds no usable token. */
+export class AdminTokenFileUnusable extends Error {
+  readonly _tag = "AdminTokenFileUnusable";
+  readonly code = "ADMIN_TOKEN_FILE_UNUSABLE";
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`admin token file ${path}: ${reason}`, options);
+    this.name = "AdminTokenFileUnusable";
+  }
+}
+
+/** Longest admin token file read. */
+const MAX_TOKEN_FILE_BYTES = 4096;
+/** Shortest token accepted: a guessable token is no protection. */
+const MIN_TOKEN_LENGTH = 16;
+
+/** True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost" || host === "::1" || host === "[::1]") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (host.toLowerCase().startsWith("::ffff:")) return host.slice(7).startsWith("127.");
+  return false;
+}
+
+/**
+ * Reads an admin bearer token from a file (first line, trimmed; tokens never
+ * come from argv or env, where other users and logs can see them). Refuses an
+ * empty or short token; `permissionWarning` is set when others may read it.
+ */
+export function loadAdminTokenFile(path: string): { readonly token: string; readonly permissionWarning?: string } {
+  let text: string;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new AdminTokenFileUnusable(path, `cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  if (text.length > MAX_TOKEN_FILE_BYTES) throw new AdminTokenFileUnusable(path, `larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
+  const token = (text.split("\n")[0] ?? "").trim();
+  if (token.length < MIN_TOKEN_LENGTH) throw new AdminTokenFileUnusable(path, `the token must be at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)`);
+  if (/\s/.test(token)) throw new AdminTokenFileUnusable(path, "the token must not contain spaces");
+  const permissionWarning = (mode & 0o077) !== 0 ? `admin token file ${path} is readable by others (mode ${(mode & 0o777).toString(8)}): chmod 600 it` : undefined;
+  return permissionWarning === undefined ? { token } : { token, permissionWarning };
+}
+
+/** Does the request carry `Authorization: Bearer <token>`? Constant time in the token's content (hashes are compared). */
+function authorized(request: IncomingMessage, tokenDigest: Buffer): boolean {
+  const header = request.headers.authorization;
+  if (typeof header !== "string" || !header.startsWith("Bearer ")) return false;
+  const presented = createHash("sha256").update(header.slice(7), "utf8").digest();
+  return timingSafeEqual(presented, tokenDigest);
 }
 
 export interface AdminServer {
@@ -84,6 +174,31 @@ export function nodeMetrics(node: CorralNode): Registry {
     "Received frames dropped by the actor system (malformed, foreign, spoofed, invalid body)",
     (s) => s.actors.framesMalformed + s.actors.framesForeign + s.actors.framesSpoofed + s.actors.framesInvalidBody + s.actors.framesTooLarge,
   );
+  counter("corral_peer_frames_sealed_total", "Frames this node sealed (MAC) for other members", (s) => s.peerAuth.framesSealed);
+  counter("corral_peer_frames_verified_total", "Sealed frames from members that passed authentication", (s) => s.peerAuth.framesVerified);
+  counter("corral_raft_messages_out_of_bounds_total", "Raft messages dropped for a term, index or size beyond its bound", (s) => s.counters.raftOutOfBounds);
+  gauge("corral_peer_incarnation_epoch", "This process's incarnation epoch (sealed into every peer frame)", (s) => s.peerAuth.epoch);
+  const peerRejections: readonly (readonly [string, (s: NodeStatus) => number])[] = [
+    ["bad_mac", (s) => s.peerAuth.rejectedBadMac],
+    ["unknown_key_id", (s) => s.peerAuth.rejectedUnknownKeyId],
+    ["non_member", (s) => s.peerAuth.rejectedNonMember],
+    ["replay", (s) => s.peerAuth.rejectedReplay],
+    ["stale_epoch", (s) => s.peerAuth.rejectedStaleEpoch],
+    ["malformed", (s) => s.peerAuth.rejectedMalformed],
+    ["unauthenticated_actor_frame", (s) => s.actors.framesUnauthenticated],
+    ["unauthenticated_from_member", (s) => s.peerAuth.rejectedUnauthenticatedFromMember],
+  ];
+  new Counter({
+    name: "corral_peer_frames_rejected_total",
+    help: "Frames refused by peer authentication, by reason (docs/security.md)",
+    labelNames: ["reason"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const status = current();
+      for (const [reason, value] of peerRejections) this.inc({ reason }, value(status));
+    },
+  });
   new Counter({
     name: "corral_requests_total",
     help: "Client requests by op",
@@ -113,13 +228,23 @@ export function nodeMetrics(node: CorralNode): Registry {
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { node, logger } = options;
   const host = options.host ?? "127.0.0.1";
+  const limits: AdminHttpLimits = { ...defaultAdminHttpLimits, ...options.limits };
+  if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) throw new AdminServerFailed(`the admin token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  if (!isLoopbackHost(host) && options.token === undefined) {
+    throw new AdminServerFailed(`refusing to serve admin HTTP on ${host} (not loopback) without a bearer token: give --admin-token-file FILE, or bind 127.0.0.1`);
+  }
+  const tokenDigest = options.token === undefined ? undefined : createHash("sha256").update(options.token, "utf8").digest();
   const registry = nodeMetrics(node);
-  const server: Server = createServer((request, response) => {
+  const server: Server = createServer({ maxHeaderSize: limits.maxHeaderBytes }, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
-    const reply = (status: number, contentType: string, body: string): void => {
-      response.writeHead(status, { "content-type": contentType, "cache-control": "no-store" });
+    const reply = (status: number, contentType: string, body: string, headers: Record<string, string> = {}): void => {
+      response.writeHead(status, { "content-type": contentType, "cache-control": "no-store", ...headers });
       response.end(body);
     };
+    if (tokenDigest !== undefined && !authorized(request, tokenDigest)) {
+      reply(401, "text/plain", "unauthorized: send Authorization: Bearer <token>\n", { "www-authenticate": "Bearer" });
+      return;
+    }
     if (request.method !== "GET") {
       reply(405, "text/plain", "method not allowed\n");
       return;
@@ -147,13 +272,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       reply(500, "text/plain", "internal error\n");
     }
   });
+  server.maxConnections = limits.maxConnections;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error) => reject(new AdminServerFailed(`admin HTTP could not listen on ${host}:${options.port}: ${error.message}`, { cause: error })));
     server.listen(options.port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url }, "admin HTTP listening");
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  logger.info({ url, token: tokenDigest !== undefined }, "admin HTTP listening");
   return {
     url,
     registry,

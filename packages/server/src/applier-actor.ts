@@ -5,6 +5,7 @@
  * local mailbox in order, so a watch event always precedes any answer that
  * reflects the change behind it (DESIGN §1 Watches).
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Behaviour } from "@corral/actors";
 import { buggify } from "@corral/actors";
 import { EntryType, type Entry } from "@corral/consensus";
@@ -24,11 +25,23 @@ import {
 } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
 import { ChangeHistory } from "./change-history.js";
-import { CorruptEntry, decodeEntryData } from "./entry-data.js";
+import { CorruptEntry, corruptEntryReport, decodeEntryData } from "./entry-data.js";
 import { NodeInvariantViolation, nodeInvariant } from "./errors.js";
 import { ActorName, type NodeView } from "./node-view.js";
 import type { Caller, StateMachine } from "./ports.js";
 import type { ApplierFeed, RaftActorMessage } from "./raft-actor.js";
+
+/**
+ * Does `secret` hash to `secretHash`? Compares the two SHA-256 digests in
+ * constant time (equal lengths by construction), so the time taken says
+ * nothing about how much of a guess was right.
+ */
+export function secretMatches(secret: string, secretHash: string): boolean {
+  const presented = createHash("sha256").update(secret, "utf8").digest();
+  const stored = Buffer.from(secretHash, "hex");
+  if (stored.length !== presented.length) return false;
+  return timingSafeEqual(presented, stored);
+}
 
 export type ApplierMessage =
   | ApplierFeed
@@ -57,7 +70,6 @@ export type AppliedItem =
       readonly kind: "sessionCreated";
       readonly origin: readonly [string, number] | undefined;
       readonly sessionId: number;
-      readonly secret: string;
       readonly timeoutMs: number;
       readonly zxid: number;
     }
@@ -71,9 +83,12 @@ export type SessionsFeed =
       readonly conn: number;
       readonly ok: true;
       readonly sessionId: number;
+      /** The secret the client presented (checked against the session table's hash). */
       readonly secret: string;
       readonly timeoutMs: number;
       readonly zxid: number;
+      /** The session's last applied write seq: its next new write must carry lastSeq + 1. */
+      readonly lastSeq: number;
       readonly missed: readonly WatchEvent[];
       /** Some persistent-watch events since lastZxidSeen may be missing from `missed` (history too short). */
       readonly watchGap: boolean;
@@ -100,13 +115,18 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
   /** Recent changes, for exact missed events on reconnect; history before the restored snapshot is unknown. */
   const history = new ChangeHistory(config.watchReplayMaxChanges, options.initialIndex);
   view.appliedIndex = applied;
+  let logFatal: (fields: Record<string, unknown>, message: string) => void = () => undefined;
 
   const applyEntry = (entry: Entry, items: AppliedItem[]): void => {
     nodeInvariant(entry.index === applied + 1, `applier: entry ${entry.index} after ${applied}`);
     applied = entry.index;
     if (entry.type !== EntryType.Normal) return;
     const data = decodeEntryData(entry.data);
-    if (data instanceof CorruptEntry) throw new NodeInvariantViolation(`committed entry ${entry.index} is corrupt: ${data.reason}`);
+    if (data instanceof CorruptEntry) {
+      // Impossible by construction (every entry is decoded before it is proposed): a bug, so stop loudly with what a bug hunt needs.
+      logFatal(corruptEntryReport(entry, data.reason), "BUG: a committed entry does not decode; this replica cannot apply it and stops (report this with the fields above)");
+      throw new NodeInvariantViolation(`committed entry ${entry.index} (term ${entry.term}) does not decode: ${data.reason}`);
+    }
     const txn = data.txn;
     const outcome = tree.apply(txn, { zxid: entry.index, timeMs: data.timeMs });
     if (outcome.skipped === true) {
@@ -119,7 +139,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     if (txn.type === "request") {
       items.push({ kind: "result", sessionId: txn.sessionId, seq: txn.seq, zxid: entry.index, result: outcome.result });
     } else if (txn.type === "createSession" && outcome.result.type === "createSession") {
-      items.push({ kind: "sessionCreated", origin: data.origin, sessionId: txn.sessionId, secret: txn.secret, timeoutMs: txn.timeoutMs, zxid: entry.index });
+      items.push({ kind: "sessionCreated", origin: data.origin, sessionId: txn.sessionId, timeoutMs: txn.timeoutMs, zxid: entry.index });
     }
     for (const sessionId of outcome.closedSessions) {
       items.push({ kind: "sessionClosed", sessionId, expired: txn.type === "closeSession" && txn.reason === "expired" });
@@ -131,7 +151,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     if (session === undefined) {
       return { type: "attachResult", conn: request.conn, ok: false, code: ErrorCode.SessionExpired, message: `session ${request.sessionId} has expired or was closed` };
     }
-    if (session.secret !== request.secret) {
+    if (!secretMatches(request.secret, session.secretHash)) {
       return { type: "attachResult", conn: request.conn, ok: false, code: ErrorCode.AuthFailed, message: "wrong session secret" };
     }
     // Re-register from scratch (the client's set is the truth) and send what was missed since lastZxidSeen:
@@ -141,7 +161,18 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
     const resumed = tree.resumeWatches(request.sessionId, since, request.watches, history.after(since), applied);
     if (resumed.gap) view.counters.watchGaps++;
     const { missed, gap } = resumed;
-    return { type: "attachResult", conn: request.conn, ok: true, sessionId: session.sessionId, secret: session.secret, timeoutMs: session.timeoutMs, zxid: applied, missed, watchGap: gap };
+    return {
+      type: "attachResult",
+      conn: request.conn,
+      ok: true,
+      sessionId: session.sessionId,
+      secret: request.secret,
+      timeoutMs: session.timeoutMs,
+      zxid: applied,
+      lastSeq: session.lastSeq,
+      missed,
+      watchGap: gap,
+    };
   };
 
   const serve = (request: Waiting): SessionsFeed => {
@@ -174,6 +205,9 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
   };
 
   return {
+    started(context) {
+      logFatal = (fields, message) => context.logger.fatal(fields, message);
+    },
     receive(context, message) {
       switch (message.type) {
         case "apply": {

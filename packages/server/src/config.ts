@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ENTRY_BYTES } from "@corral/protocol";
 import { InvalidNodeConfig } from "./errors.js";
 
 /** Everything that tunes one node. All limits are explicit (STYLE: a limit on everything). */
@@ -23,6 +24,20 @@ export interface NodeConfig {
   readonly maxSessions: number;
   /** Largest frame accepted or sent (also the max request size). */
   readonly maxFrameBytes: number;
+  /**
+   * Largest Raft entry (encoded). A client request whose entry would be larger
+   * is refused with LimitExceeded before anything is proposed; the Raft core
+   * refuses larger entries too. At most 3/4 of maxFrameBytes less 64 KiB, so
+   * an append carrying one (base64 in the peer frame) always fits a frame.
+   * The default fits the tree's largest znode data (1 MiB) with room to spare.
+   */
+  readonly maxEntryBytes: number;
+  /** Failed session attaches (wrong secret) per session per window on this node; beyond: TooManyRequests. */
+  readonly maxFailedAttachesPerSession: number;
+  /** Failed attaches (any reason) per client endpoint per window on this node; beyond: TooManyRequests. */
+  readonly maxFailedAttachesPerEndpoint: number;
+  /** The window the two failed-attach bounds count in. */
+  readonly failedAttachWindowMs: number;
   /** How often unapplied forwarded writes are re-sent to the leader. */
   readonly forwardRetryMs: number;
   /** Entries between tree snapshots (0 = never). */
@@ -55,6 +70,10 @@ export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
   maxNewSessionsPerSecond: 1_000,
   maxSessions: 100_000,
   maxFrameBytes: 4 * 1024 * 1024,
+  maxEntryBytes: DEFAULT_MAX_ENTRY_BYTES,
+  maxFailedAttachesPerSession: 5,
+  maxFailedAttachesPerEndpoint: 10,
+  failedAttachWindowMs: 10_000,
   forwardRetryMs: 200,
   snapshotEveryEntries: 10_000,
   maxWaitingReads: 10_000,
@@ -73,7 +92,7 @@ function positiveInt(config: NodeConfig, field: keyof NodeConfig, min = 1): void
 
 /** Fill defaults and validate. Throws InvalidNodeConfig naming the field. */
 export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, "nodeId" | "peers">): NodeConfig {
-  const config: NodeConfig = { ...defaultNodeConfig, ...input };
+  let config: NodeConfig = { ...defaultNodeConfig, ...input };
   if (!NODE_ID.test(config.nodeId)) throw new InvalidNodeConfig("nodeId", `"${config.nodeId}" must match ${NODE_ID.source}`);
   if (!Array.isArray(config.peers) || config.peers.length === 0) throw new InvalidNodeConfig("peers", "expected a non-empty list of node ids");
   for (const peer of config.peers) if (!NODE_ID.test(peer)) throw new InvalidNodeConfig("peers", `"${peer}" is not a valid node id`);
@@ -83,6 +102,13 @@ export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, 
   for (const field of ["tickMs", "electionTicks", "heartbeatTicks", "minSessionTimeoutMs", "maxSessionTimeoutMs", "maxOutstandingPerSession",
     "maxConnections", "maxNewSessionsPerSecond", "maxSessions", "maxFrameBytes", "forwardRetryMs", "maxWaitingReads", "reapIntervalMs"] as const) {
     positiveInt(config, field);
+  }
+  for (const field of ["maxEntryBytes", "maxFailedAttachesPerSession", "maxFailedAttachesPerEndpoint", "failedAttachWindowMs"] as const) positiveInt(config, field);
+  const maxEntryBytesLimit = Math.floor(((config.maxFrameBytes - 64 * 1024) * 3) / 4);
+  // Unset: the default, shrunk to fit smaller frames.
+  if (input.maxEntryBytes === undefined) config = { ...config, maxEntryBytes: Math.max(64 * 1024, Math.min(defaultNodeConfig.maxEntryBytes, maxEntryBytesLimit)) };
+  if (config.maxEntryBytes < 64 * 1024 || config.maxEntryBytes > maxEntryBytesLimit) {
+    throw new InvalidNodeConfig("maxEntryBytes", `must be 64 KiB..${maxEntryBytesLimit} (3/4 of maxFrameBytes less 64 KiB), got ${config.maxEntryBytes}`);
   }
   positiveInt(config, "snapshotEveryEntries", 0);
   positiveInt(config, "watchReplayMaxChanges", 0);

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import {
   FaultyNetwork,
   LiveClock,
+  simulationKeyring,
   RedisFaultControl,
   RedisStreamsNetwork,
   SeededRandom,
@@ -17,24 +18,36 @@ import {
   liveExecutor,
   type LogLevel,
   type Logger,
+  type ClusterKeyring,
   type Network,
 } from "@corral/actors";
 import { FileDurableLog, type FsyncPolicy } from "@corral/consensus";
-import { startAdminServer, type AdminServer } from "./admin-http.js";
+import { isLoopbackHost, loadAdminTokenFile, startAdminServer, type AdminServer } from "./admin-http.js";
 import { resolveNodeConfig, type NodeConfig } from "./config.js";
-import { InvalidNodeConfig } from "./errors.js";
+import { loadClusterKeyFile } from "./cluster-key-file.js";
+import { ClusterKeyRequired, InvalidNodeConfig } from "./errors.js";
+import { nextIncarnation } from "./incarnation-file.js";
 import { createNode, type CorralNode } from "./node.js";
+import { osEntropy } from "./secrets.js";
 
 export interface RunNodeConfig {
   readonly nodeId: string;
   readonly peers: readonly string[];
   readonly clusterName: string;
   readonly redisUrl: string;
-  /** This node's own directory: WAL segments, hard state, snapshots. */
+  /**
+   * The cluster key file (keyId:base64key lines, the first signs; the same
+   * file on every node). Required, except in test mode, where a key derived
+   * from the cluster name is used when none is given (insecure: tests only).
+   */
+  readonly clusterKeyFile: string | null;
+  /** This node's own directory: WAL segments, hard state, snapshots, the incarnation epoch. */
   readonly dataDir: string;
   /** Admin HTTP port (0 = any free port; null = no admin server). */
   readonly adminPort: number | null;
   readonly adminHost: string;
+  /** File holding the admin HTTP bearer token; required when adminHost is not loopback. null: none. */
+  readonly adminTokenFile: string | null;
   readonly fsync: FsyncPolicy;
   /** Honour fault commands from Redis (multi-process tests only; never in production). */
   readonly testMode: boolean;
@@ -72,6 +85,10 @@ export function validateRunNodeConfig(input: unknown): RunNodeConfig {
   if (adminPortRaw !== null && (typeof adminPortRaw !== "number" || !Number.isInteger(adminPortRaw) || adminPortRaw < 0 || adminPortRaw > 65535)) {
     throw new InvalidNodeConfig("adminPort", "an integer port 0-65535, or null to disable");
   }
+  const clusterKeyFile = raw["clusterKeyFile"] ?? null;
+  if (clusterKeyFile !== null && (typeof clusterKeyFile !== "string" || clusterKeyFile.length === 0)) throw new InvalidNodeConfig("clusterKeyFile", "a file path");
+  const adminTokenFile = raw["adminTokenFile"] ?? null;
+  if (adminTokenFile !== null && (typeof adminTokenFile !== "string" || adminTokenFile.length === 0)) throw new InvalidNodeConfig("adminTokenFile", "a file path");
   const fsync = raw["fsync"] ?? "always";
   if (fsync !== "always" && fsync !== "none") throw new InvalidNodeConfig("fsync", `"always" or "none", got ${JSON.stringify(fsync)}`);
   const logLevel = raw["logLevel"] ?? "info";
@@ -83,29 +100,61 @@ export function validateRunNodeConfig(input: unknown): RunNodeConfig {
     peers,
     clusterName: string("clusterName", "corral"),
     redisUrl,
+    clusterKeyFile,
     dataDir: string("dataDir"),
     adminPort: adminPortRaw as number | null,
     adminHost: string("adminHost", "127.0.0.1"),
+    adminTokenFile,
     fsync,
     testMode: raw["testMode"] === true,
     logLevel: logLevel as LogLevel,
     tuning: tuning as RunNodeConfig["tuning"],
   };
+  if (config.adminPort !== null && config.adminTokenFile === null && !isLoopbackHost(config.adminHost)) {
+    throw new InvalidNodeConfig("adminTokenFile", `admin HTTP on ${config.adminHost} (not loopback) needs a bearer token file (--admin-token-file FILE)`);
+  }
   // Validates ids, peers, timeouts and limits with the node's own rules.
   resolveNodeConfig({ ...config.tuning, nodeId: config.nodeId, peers: config.peers, clusterName: config.clusterName });
   return config;
 }
 
-/** The Redis set clients read to discover node ids (discovery only: never state). */
+/**
+ * The Redis set nodes add their id to. Informational only: anyone who can
+ * write to Redis can add to it, so no Corral client reads it (clients take
+ * the node list from their configuration; docs/security.md).
+ */
 export const nodesKey = (cluster: string): string => `corral:{${cluster}}:nodes`;
 /** node id -> admin URL, for `corral status`. */
 export const adminKey = (cluster: string): string => `corral:${cluster}:admin`;
 
+/** The admin token from its file, if one is configured (read before anything starts; a warning if others may read it). */
+function adminToken(config: RunNodeConfig, logger: Logger): { token?: string } {
+  if (config.adminTokenFile === null) return {};
+  const loaded = loadAdminTokenFile(config.adminTokenFile);
+  if (loaded.permissionWarning !== undefined) logger.warn({ file: config.adminTokenFile }, loaded.permissionWarning);
+  return { token: loaded.token };
+}
+
 export async function runNode(input: unknown, options: { readonly handleSignals?: boolean; readonly logger?: Logger } = {}): Promise<RunningNode> {
   const config = validateRunNodeConfig(input);
   const logger = options.logger ?? createLogger({ level: config.logLevel, bindings: { node: config.nodeId, cluster: config.clusterName } });
+  // Read before anything starts: a bad token file stops the node here, not half-way up.
+  const adminAuth = config.adminPort === null ? {} : adminToken(config, logger);
   const clock = new LiveClock();
   const random = new SeededRandom(randomBytes(4).readUInt32LE(0));
+  // Keys first: a node that cannot authenticate its peers must not start at all.
+  let keyring: ClusterKeyring;
+  if (config.clusterKeyFile !== null) {
+    const loaded = loadClusterKeyFile(config.clusterKeyFile);
+    if (loaded.permissionWarning !== undefined) logger.warn({ file: config.clusterKeyFile }, loaded.permissionWarning);
+    keyring = loaded.keyring;
+  } else if (config.testMode) {
+    logger.warn({}, "TEST MODE without a cluster key file: peers authenticate with a key derived from the cluster name, which anyone can compute");
+    keyring = simulationKeyring(`test-mode:${config.clusterName}`, "test");
+  } else {
+    throw new ClusterKeyRequired();
+  }
+  const epoch = nextIncarnation(config.dataDir, Math.floor(clock.wallNow() / 1000));
   const redisNetwork = new RedisStreamsNetwork({ cluster: config.clusterName, redisUrl: config.redisUrl, logger });
   let network: Network = redisNetwork;
   let faultControl: RedisFaultControl | undefined;
@@ -115,7 +164,8 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
     network = faulty;
     faultControl = await RedisFaultControl.start({ cluster: config.clusterName, redisUrl: config.redisUrl, logger, onCommand: (command) => void faulty.apply(command) });
   }
-  const durableLog = new FileDurableLog({ directory: config.dataDir, fsync: config.fsync });
+  // With the logger, a storage failure logs its cause (ENOSPC, EIO ...) before the node stops.
+  const durableLog = new FileDurableLog({ directory: config.dataDir, fsync: config.fsync, logger: logger.child({ component: "durable-log" }) });
 
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => {
@@ -128,9 +178,9 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
   let fatalEarly = false;
   const node = await createNode(
     { ...config.tuning, nodeId: config.nodeId, peers: config.peers, clusterName: config.clusterName },
-    { clock, random, network, logger, executor: liveExecutor, durableLog, onFatal: () => onFatal() },
+    { clock, random, network, logger, executor: liveExecutor, durableLog, peerAuth: { keyring, epoch }, entropy: osEntropy, onFatal: () => onFatal() },
   );
-  const admin = config.adminPort === null ? undefined : await startAdminServer({ node, port: config.adminPort, host: config.adminHost, logger });
+  const admin = config.adminPort === null ? undefined : await startAdminServer({ node, port: config.adminPort, host: config.adminHost, logger, ...adminAuth });
 
   // Discovery: best effort, never blocks the node (Redis down = network down).
   const registry = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
@@ -179,7 +229,20 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
     };
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     process.once("SIGINT", () => onSignal("SIGINT"));
+    const keyFile = config.clusterKeyFile;
+    if (keyFile !== null) {
+      // Key rotation without a restart: edit the file on every node, then SIGHUP each.
+      process.on("SIGHUP", () => {
+        try {
+          const loaded = loadClusterKeyFile(keyFile);
+          node.setClusterKeys(loaded.keyring);
+          logger.info({ file: keyFile, signing: loaded.keyring.signingKeyId, accepted: loaded.keyring.keyIds }, "cluster keys reloaded");
+        } catch (error) {
+          logger.error({ file: keyFile, error: error instanceof Error ? error.message : String(error) }, "cluster keys not reloaded; keeping the current ones");
+        }
+      });
+    }
   }
-  logger.info({ peers: config.peers, dataDir: config.dataDir, admin: admin?.url }, "node started");
+  logger.info({ peers: config.peers, dataDir: config.dataDir, admin: admin?.url, epoch, signingKeyId: keyring.signingKeyId }, "node started");
   return { node, admin, stop: () => shutdown(0), exited };
 }

@@ -25,7 +25,19 @@ export interface NodeCounters {
   readIndexRequests: number;
   rejectedRequests: number;
   malformedMessages: number;
+  /** Raft messages from members dropped because a term, index or size was beyond its bound (consensus MAX_RAFT_TERM ...). */
+  raftOutOfBounds: number;
   snapshotsTaken: number;
+  /** Client writes refused before proposing: their entry would not decode on a replica or is too large (client-input.ts). */
+  writesRefused: number;
+  /** addAuth requests and connect credentials refused (unsupported, malformed, too long, too many). */
+  authRefused: number;
+  /** Session attaches refused for a wrong secret or an unknown session. */
+  attachesFailed: number;
+  /** Attaches refused without a check because their session or endpoint used up its failed-attach bound. */
+  attachesRateLimited: number;
+  /** Entries the leader refused to propose because they would not decode (a bug upstream: the sessions actor checks first). */
+  entriesRefused: number;
   /** Writes applied as no-ops because an earlier seq of their session was still missing (re-sent later). */
   outOfOrderSkipped: number;
   /** Reconnects whose persistent watches may have missed events (the change history did not reach back). */
@@ -44,7 +56,13 @@ export function newCounters(): NodeCounters {
     readIndexRequests: 0,
     rejectedRequests: 0,
     malformedMessages: 0,
+    raftOutOfBounds: 0,
     snapshotsTaken: 0,
+    writesRefused: 0,
+    authRefused: 0,
+    attachesFailed: 0,
+    attachesRateLimited: 0,
+    entriesRefused: 0,
     outOfOrderSkipped: 0,
     watchGaps: 0,
     sessionsExpired: 0,

@@ -4,15 +4,38 @@
  * reliable-channel traffic (clients). The same code runs in simulation
  * (SimScheduler clock, in-memory network, MemoryDurableLog) and live
  * (LiveClock, Redis Streams, FileDurableLog): everything comes from `env`.
+ *
+ * Peer plane: every frame to another member is sealed (HMAC under the
+ * cluster key, incarnation epoch, sequence number: @corral/actors
+ * peer-auth.ts) and every sealed frame received is verified before it is
+ * decoded. Only a verified frame may reach an actor; an unsealed frame may
+ * only be client channel traffic for the sessions actor.
  */
-import { ActorSystem, type ActorSystemStats, type NetworkStats, type Clock, type CodecRegistry, type Executor, type Logger, type Network, type NetworkEndpoint, type Random } from "@corral/actors";
+import {
+  ActorSystem,
+  PeerAuth,
+  openingFrameHandler,
+  sealingEndpoint,
+  type ActorSystemStats,
+  type ClusterKeyring,
+  type NetworkStats,
+  type Clock,
+  type CodecRegistry,
+  type Executor,
+  type Logger,
+  type Network,
+  type NetworkEndpoint,
+  type PeerAuthStats,
+  type Random,
+} from "@corral/actors";
 import type { DurableLog } from "@corral/consensus";
 import { applierActor, type ApplierMessage } from "./applier-actor.js";
 import { resolveNodeConfig, type NodeConfig } from "./config.js";
 import { ActorName, newCounters, type NodeCounters, type NodeView } from "./node-view.js";
 import type { RaftCoreFactory, RaftRole, RoutedMessage, StateMachineFactory } from "./ports.js";
 import { raftActor, raftActorCodec, type RaftActorMessage } from "./raft-actor.js";
-import { rawNodeFactory } from "./raft-core-raw-node.js";
+import { defaultRawNodeLimits, rawNodeFactory } from "./raft-core-raw-node.js";
+import { osEntropy } from "./secrets.js";
 import { sessionsActor, type SessionsMessage } from "./sessions-actor.js";
 import { trackerActor, trackerCodec } from "./tracker-actor.js";
 import { treeStateMachineFactory } from "./tree-state-machine.js";
@@ -30,6 +53,18 @@ export interface NodeEnv {
   readonly raft?: RaftCoreFactory<RoutedMessage>;
   readonly stateMachine?: StateMachineFactory;
   readonly channelLimits?: Partial<ReliableChannelLimits>;
+  /**
+   * Random bytes for session secrets. Default: the OS's (crypto.randomBytes).
+   * Simulation passes bytes from its seeded Random (`entropyFromRandom`), so
+   * a run still replays from its seed; never do that live.
+   */
+  readonly entropy?: (bytes: number) => Uint8Array;
+  /**
+   * The peer plane's keys and this process's incarnation epoch (1..2^32-1,
+   * greater than every earlier run of this node: persisted live, given by
+   * the harness in simulation). `replayWindow`: seqs remembered per peer.
+   */
+  readonly peerAuth: { readonly keyring: ClusterKeyring; readonly epoch: number; readonly replayWindow?: number };
   /** Called once if the node stops itself (storage failure, broken invariant). */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -58,6 +93,8 @@ export interface NodeStatus {
   readonly counters: NodeCounters;
   /** Frames and messages dropped or handled by the node's actor system (malformed, spoofed, mailbox overflow ...). */
   readonly actors: ActorSystemStats;
+  /** The peer plane: frames sealed and verified, and sealed frames refused by reason (bad MAC, replay ...). */
+  readonly peerAuth: PeerAuthStats & { readonly epoch: number; readonly signingKeyId: string };
   readonly endpoint: NetworkStats | null;
 }
 
@@ -74,13 +111,16 @@ export interface CorralNode {
   readonly stopped: boolean;
   /** Observe every answered client request (op type, ms from arrival to response). One listener. */
   onRequestDone(listener: (op: string, durationMs: number) => void): void;
+  /** Replace the cluster keys (a rotation step; the first signs, all verify). */
+  setClusterKeys(keyring: ClusterKeyring): void;
 }
 
 /** Build and start a node. Resolves once it has recovered from its durable log and opened its endpoint. */
 export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "nodeId" | "peers">, env: NodeEnv): Promise<CorralNode> {
   const config = resolveNodeConfig(input);
   const logger = env.logger.child({ node: config.nodeId });
-  const raftFactory = env.raft ?? (rawNodeFactory() as unknown as RaftCoreFactory<RoutedMessage>);
+  // The core refuses entries larger than maxBytesPerAppend: it must take every entry the node lets through (config.maxEntryBytes).
+  const raftFactory = env.raft ?? (rawNodeFactory({ maxBytesPerAppend: Math.max(defaultRawNodeLimits.maxBytesPerAppend, config.maxEntryBytes) }) as unknown as RaftCoreFactory<RoutedMessage>);
   const stateMachine = (env.stateMachine ?? treeStateMachineFactory()).create();
 
   const recovered = await env.durableLog.load();
@@ -141,9 +181,32 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     await handles.endpoint?.close();
   };
 
-  const openEndpoint = await env.network.open(config.nodeId, (from, bytes) => {
-    if (!stopped) system.handleFrame(from, bytes);
+  const peerAuth = new PeerAuth({
+    self: config.nodeId,
+    cluster: config.clusterName,
+    members: config.peers,
+    keyring: env.peerAuth.keyring,
+    epoch: env.peerAuth.epoch,
+    ...(env.peerAuth.replayWindow === undefined ? {} : { replayWindow: env.peerAuth.replayWindow }),
   });
+  let rejectionsLogged = 0;
+  const receive = openingFrameHandler(
+    peerAuth,
+    (from, bytes, authenticated) => {
+      if (!stopped) system.handleFrame(from, bytes, authenticated);
+    },
+    (from, rejection) => {
+      // Counted in status; logged sparingly (an attacker must not be able to flood the log).
+      if (++rejectionsLogged === 1 || rejectionsLogged % 1000 === 0) {
+        const reason = rejection === "unsealedFromMember" ? rejection : rejection.reason;
+        logger.warn({ from, reason, claimed: rejection === "unsealedFromMember" ? undefined : rejection.sender, rejections: rejectionsLogged }, "dropped a peer frame that failed authentication");
+      }
+    },
+  );
+  const rawEndpoint = await env.network.open(config.nodeId, (from, bytes) => {
+    if (!stopped) receive(from, bytes);
+  });
+  const openEndpoint = sealingEndpoint(rawEndpoint, peerAuth);
   handles.endpoint = openEndpoint;
   system.attachEndpoint(openEndpoint);
 
@@ -156,12 +219,22 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       view,
       sendFrame: (to, bytes) => openEndpoint.send(to, bytes),
       ...(env.channelLimits === undefined ? {} : { channelLimits: env.channelLimits }),
+      entropy: env.entropy ?? osEntropy,
     }),
   );
   system.spawn(ActorName.tracker, trackerActor({ config, view, wallNow: () => env.clock.wallNow() }));
   const raftRef = system.spawn<RaftActorMessage<RoutedMessage>>(
     ActorName.raft,
-    raftActor({ config, core, durableLog: env.durableLog, clock: env.clock, random: env.random, view, onFatal: fatal }),
+    raftActor({
+      config,
+      core,
+      durableLog: env.durableLog,
+      clock: env.clock,
+      random: env.random,
+      view,
+      onFatal: fatal,
+      ...(raftFactory.checkBounds === undefined ? {} : { checkBounds: raftFactory.checkBounds }),
+    }),
   );
 
   const status = (): NodeStatus => {
@@ -188,6 +261,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       digest: stateMachine.digest(),
       counters: { ...view.counters, requests: { ...view.counters.requests } },
       actors: system.stats(),
+      peerAuth: { ...peerAuth.stats(), epoch: peerAuth.epoch, signingKeyId: peerAuth.signingKeyId },
       endpoint: handles.endpoint?.stats() ?? null,
     };
   };
@@ -222,6 +296,9 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     },
     onRequestDone(listener) {
       view.requestDone = listener;
+    },
+    setClusterKeys(keyring) {
+      peerAuth.setKeyring(keyring);
     },
   };
 }

@@ -82,6 +82,11 @@ export interface RaftCoreFactory<M extends RoutedMessage> {
   create(options: RaftCoreOptions): RaftCore<M>;
   /** Strict wire codec for the core's messages. */
   readonly codec: Codec<M>;
+  /**
+   * A peer message's first number beyond its sane bound (term, index, size),
+   * if any: such a message is dropped and counted before it reaches the core.
+   */
+  readonly checkBounds?: (message: M) => { readonly field: string; readonly value: number } | undefined;
 }
 
 // ------------------------------------------------------------------ tree --
@@ -143,7 +148,8 @@ export interface Caller {
 export interface SessionInfo {
   readonly sessionId: number;
   readonly timeoutMs: number;
-  readonly secret: string;
+  /** SHA-256 of the session secret (hex). */
+  readonly secretHash: string;
   /** Highest write sequence applied for the session. */
   readonly lastSeq: number;
 }

@@ -12,14 +12,16 @@ import { DecodeFailure, buggify } from "@corral/actors";
 import type { DurableLog, Entry, HardState, Snapshot } from "@corral/consensus";
 import { decodeTxn, encodeTxn, isDecodeError, type Txn } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
-import { encodeEntryData } from "./entry-data.js";
+import { EntryRefused, encodeCheckedEntryData, type EntryData } from "./entry-data.js";
+import { describeError } from "./errors.js";
 import { ActorName, type NodeView } from "./node-view.js";
 import type { RaftCore, RoutedMessage } from "./ports.js";
 
 /** A client command the leader turns into an entry. */
 export type Command =
   | { readonly kind: "txn"; readonly txn: Txn; readonly origin?: readonly [string, number] }
-  | { readonly kind: "createSession"; readonly timeoutMs: number; readonly origin: readonly [string, number] };
+  /** `secretHash`: SHA-256 (hex) of the secret the client's node chose; the secret itself never leaves that node. */
+  | { readonly kind: "createSession"; readonly timeoutMs: number; readonly secretHash: string; readonly origin: readonly [string, number] };
 
 export type RaftActorMessage<M> =
   | { readonly type: "tick" }
@@ -43,6 +45,8 @@ export type RaftActorMessage<M> =
 export type ApplierFeed = { readonly type: "apply"; readonly entries: readonly Entry[] } | { readonly type: "restore"; readonly snapshot: Snapshot };
 
 const MAX_COMMANDS_PER_MESSAGE = 1024;
+/** A session secret's SHA-256, lowercase hex. */
+const SECRET_HASH = /^[0-9a-f]{64}$/;
 const MAX_SESSION_ID = 2 ** 52;
 /** Readys carried out back to back in one turn when none needs a sync (each round consumes core state, so this only bounds the loop). */
 const MAX_READY_ROUNDS_PER_TURN = 16;
@@ -56,6 +60,8 @@ export interface RaftActorOptions<M extends RoutedMessage> {
   readonly view: NodeView;
   /** Storage failed: the node must stop (crash rather than corrupt). */
   readonly onFatal: (error: unknown) => void;
+  /** The core's bound check for peer messages (RaftCoreFactory.checkBounds). */
+  readonly checkBounds?: (message: M) => { readonly field: string; readonly value: number } | undefined;
 }
 
 export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>): Behaviour<RaftActorMessage<M>> {
@@ -104,23 +110,32 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
     context.send<RaftActorMessage<M>>({ node: message.to, actor: ActorName.raft }, { type: "raft", message });
   };
 
+  let logError: (fields: Record<string, unknown>, message: string) => void = () => undefined;
+  /** The entry's bytes, proven to decode on every replica (encodeCheckedEntryData); undefined (counted, logged) if not. */
+  const checked = (data: EntryData): Uint8Array | undefined => {
+    const bytes = encodeCheckedEntryData(data, config.maxEntryBytes);
+    if (!(bytes instanceof EntryRefused)) return bytes;
+    // The sessions actor checks every client write first, so this is a bug upstream; refusing keeps the log sound.
+    const refused = ++view.counters.entriesRefused;
+    if (refused === 1 || refused % 1000 === 0) logError({ txn: data.txn.type, reason: bytes.reason, refused }, "refused to propose an entry that would not decode on a replica");
+    return undefined;
+  };
+
   const toEntry = (command: Command): Uint8Array | undefined => {
     const timeMs = clock.wallNow();
     if (command.kind === "txn") {
-      return encodeEntryData(command.origin === undefined ? { timeMs, txn: command.txn } : { timeMs, txn: command.txn, origin: command.origin });
+      return checked(command.origin === undefined ? { timeMs, txn: command.txn } : { timeMs, txn: command.txn, origin: command.origin });
     }
     const originKey = `${command.origin[0]}\u0000${command.origin[1]}`;
     if (proposedCreates.has(originKey)) return undefined;
     if (view.stateMachine.sessionCount() >= config.maxSessions) return undefined;
     const timeoutMs = Math.min(config.maxSessionTimeoutMs, Math.max(config.minSessionTimeoutMs, command.timeoutMs));
-    // The leader fixes id and secret so every replica applies the same session.
+    // The leader fixes the id so every replica applies the same session (ids are not secrets: the secret's hash comes with the command).
     const sessionId = 1 + random.int(2 ** 26) * 2 ** 26 + random.int(2 ** 26);
-    let secret = "";
-    for (let i = 0; i < 4; i++) secret += random.int(2 ** 30).toString(16).padStart(8, "0");
     if (sessionId >= MAX_SESSION_ID) return undefined;
     if (proposedCreates.size >= MAX_REMEMBERED_CREATES) proposedCreates.delete(proposedCreates.values().next().value!);
     proposedCreates.add(originKey);
-    return encodeEntryData({ timeMs, txn: { type: "createSession", sessionId, timeoutMs, secret }, origin: command.origin });
+    return checked({ timeMs, txn: { type: "createSession", sessionId, timeoutMs, secretHash: command.secretHash }, origin: command.origin });
   };
 
   /** Commands to forward to the leader, sent as one message when the turn's Readys are driven (bounded by MAX_COMMANDS_PER_MESSAGE). */
@@ -239,7 +254,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
             context.send<RaftActorMessage<M>>(context.self, { type: "persisted", token });
           },
           (error: unknown) => {
-            context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: String(error) });
+            context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: describeError(error) });
           },
         );
     }
@@ -264,6 +279,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
 
   return {
     started(context) {
+      logError = (fields, message) => context.logger.error(fields, message);
       context.setTimer("tick", config.tickMs, { type: "tick" });
       publish();
       drive(context);
@@ -275,9 +291,17 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
           core.tick();
           matchIndexStale = true;
           break;
-        case "raft":
+        case "raft": {
+          // Authenticated members only reach here, but a number beyond its bound must still not reach the core.
+          const outOfBounds = options.checkBounds?.(message.message);
+          if (outOfBounds !== undefined) {
+            const dropped = ++view.counters.raftOutOfBounds;
+            if (dropped === 1 || dropped % 1000 === 0) context.logger.warn({ from: from?.node, field: outOfBounds.field, value: outOfBounds.value, dropped }, "dropped a raft message with a number beyond its bound");
+            return;
+          }
           core.step(message.message);
           break;
+        }
         case "persisted": {
           if (message.token !== persistToken || pendingReady === undefined) break;
           const ready = pendingReady;
@@ -330,7 +354,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
           storage = storage.then(() => durableLog.saveSnapshot(snapshot)).then(
             () => durableLog.compact(snapshot.meta.index),
             (error: unknown) => {
-              context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: String(error) });
+              context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: describeError(error) });
             },
           );
           break;
@@ -357,7 +381,7 @@ export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M
       ? command.origin === undefined
         ? { kind: "txn", txn: encodeTxn(command.txn) }
         : { kind: "txn", txn: encodeTxn(command.txn), origin: [...command.origin] }
-      : { kind: "createSession", timeoutMs: command.timeoutMs, origin: [...command.origin] };
+      : { kind: "createSession", timeoutMs: command.timeoutMs, secretHash: command.secretHash, origin: [...command.origin] };
   const decodeOrigin = (u: unknown): readonly [string, number] | undefined => {
     if (!Array.isArray(u) || u.length !== 2 || typeof u[0] !== "string" || u[0].length > 256 || !isRef(u[1])) return undefined;
     return [u[0], u[1]];
@@ -374,9 +398,11 @@ export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M
     }
     if (u["kind"] === "createSession") {
       const timeoutMs = u["timeoutMs"];
+      const secretHash = u["secretHash"];
       const origin = decodeOrigin(u["origin"]);
       if (!isRef(timeoutMs) || origin === undefined) return new DecodeFailure("command: createSession fields");
-      return { kind: "createSession", timeoutMs, origin };
+      if (typeof secretHash !== "string" || !SECRET_HASH.test(secretHash)) return new DecodeFailure("command: createSession secretHash");
+      return { kind: "createSession", timeoutMs, secretHash, origin };
     }
     return new DecodeFailure("command: unknown kind");
   };

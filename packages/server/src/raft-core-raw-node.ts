@@ -1,7 +1,7 @@
 /** The consensus package's RawNode behind the node's RaftCore port. */
 import type { Codec } from "@corral/actors";
 import { DecodeFailure } from "@corral/actors";
-import { CompactError, DecodeError, RawNode, decodeRaftMessageJson, raftMessageToJson, type RaftMessage, type Ready } from "@corral/consensus";
+import { CompactError, DecodeError, RawNode, checkRaftMessageBounds, decodeRaftMessageJson, raftMessageToJson, type RaftMessage, type Ready } from "@corral/consensus";
 import type { RaftCore, RaftCoreFactory, RaftCoreOptions, RaftReady } from "./ports.js";
 
 /**
@@ -128,5 +128,5 @@ class RawNodeCore implements RaftCore<RaftMessage> {
 
 export function rawNodeFactory(limits: Partial<RawNodeLimits> = {}): RaftCoreFactory<RaftMessage> {
   const resolved = { ...defaultRawNodeLimits, ...limits };
-  return { create: (options) => new RawNodeCore(options, resolved), codec: raftMessageCodec };
+  return { create: (options) => new RawNodeCore(options, resolved), codec: raftMessageCodec, checkBounds: checkRaftMessageBounds };
 }

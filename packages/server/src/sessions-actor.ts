@@ -11,15 +11,18 @@
 import type { Behaviour, ChannelFrame, Clock } from "@corral/actors";
 import { ChannelFull, ReliableChannel, channelFrameCodec, encodeChannelWireFrame, isDecodeFailure, type ReliableChannelLimits } from "@corral/actors";
 import {
+  BadArgumentsError,
   CorralCode,
   ErrorCode,
   KeeperState,
   SESSION_PROTOCOL_VERSION,
-  digestIdentity,
+  SESSION_SECRET_BYTES,
   errorResult,
+  hashSessionSecret,
   isReadOp,
   isWriteOp,
   type ConnectRequest,
+  type CorralError,
   type ErrorCodeValue,
   type Id,
   type NodeMessage,
@@ -28,6 +31,7 @@ import {
   type WatchEvent,
   type WriteResult,
 } from "@corral/protocol";
+import { FailureWindows, addAuthIdentity, checkProposable, connectIdentities } from "./client-input.js";
 import type { NodeConfig } from "./config.js";
 import type { AppliedItem, ApplierMessage, SessionsFeed } from "./applier-actor.js";
 import { ActorName, type NodeView } from "./node-view.js";
@@ -64,7 +68,17 @@ interface Connection {
   sessionId: number;
   requestedTimeoutMs: number;
   createRef: number;
-  auth: Id[];
+  /** The secret of the session this connection is creating: only its hash is proposed; the client gets it once applied. */
+  secret: string;
+  /**
+   * The seq a new write of this session must carry here: one past the
+   * session's last applied write when the connection opened, then past the
+   * highest accepted. A write beyond it (a gap: one was skipped or refused)
+   * is refused, so the session's writes can never wait forever on a seq that
+   * will not come (a gap would be re-proposed, committed and skipped for good).
+   */
+  nextSeq: number;
+  auth: readonly Id[];
   lastXid: number;
   /** Highest zxid this connection has been shown: no answer may come from an older state. */
   floor: number;
@@ -90,11 +104,15 @@ export interface SessionsActorOptions {
   readonly view: NodeView;
   readonly sendFrame: (to: string, bytes: Uint8Array) => void;
   readonly channelLimits?: Partial<ReliableChannelLimits>;
+  /** Random bytes for session secrets: the OS's (crypto.randomBytes) live, the seeded Random in simulation. */
+  readonly entropy: (bytes: number) => Uint8Array;
 }
 
 const frameCodec = channelFrameCodec(sessionBodyCodec);
 const MAX_COMMANDS_PER_FORWARD = 512;
 const CLOSING_GRACE_MS = 5_000;
+/** Sessions and endpoints whose failed attaches are counted at once (the oldest window is forgotten first). */
+const MAX_TRACKED_ATTACH_FAILURES = 10_000;
 
 export function sessionsActor(options: SessionsActorOptions): Behaviour<SessionsMessage> {
   const { config, clock, view } = options;
@@ -125,6 +143,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
    * The start time differs between incarnations of one node.
    */
   const originTag = `${self}#${clock.wallNow()}`;
+  const failedAttachesBySession = new FailureWindows(config.maxFailedAttachesPerSession, config.failedAttachWindowMs, MAX_TRACKED_ATTACH_FAILURES);
+  const failedAttachesByEndpoint = new FailureWindows(config.maxFailedAttachesPerEndpoint, config.failedAttachWindowMs, MAX_TRACKED_ATTACH_FAILURES);
   let sessionTokens = config.maxNewSessionsPerSecond;
   let tokensAt = clock.now();
   let tell: (to: { node: string; actor: string }, message: unknown) => void = () => undefined;
@@ -202,6 +222,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       sessionId: 0,
       requestedTimeoutMs: 0,
       createRef: 0,
+      secret: "",
+      nextSeq: 1,
       auth: [],
       lastXid: -1,
       floor: 0,
@@ -223,16 +245,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     connection.closingSince = clock.now();
   };
 
-  const authIds = (auth: ConnectRequest["auth"]): Id[] | undefined => {
-    const ids: Id[] = [];
-    for (const entry of auth) {
-      if (entry.scheme !== "digest") return undefined;
-      const colon = entry.credentials.indexOf(":");
-      if (colon <= 0) return undefined;
-      ids.push(digestIdentity(entry.credentials.slice(0, colon), entry.credentials.slice(colon + 1)));
-    }
-    return ids;
-  };
+  const newSecret = (): string => Buffer.from(options.entropy(SESSION_SECRET_BYTES)).toString("hex");
 
   const takeSessionToken = (): boolean => {
     const now = clock.now();
@@ -258,12 +271,15 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       connectFailed(connection, ErrorCode.BadArguments, `protocol version ${connect.protocolVersion} is not ${SESSION_PROTOCOL_VERSION}`);
       return;
     }
-    const auth = authIds(connect.auth);
-    if (auth === undefined) {
-      connectFailed(connection, ErrorCode.AuthFailed, "only digest credentials \"user:password\" are supported");
+    const auth = connectIdentities(connect.auth);
+    if (!Array.isArray(auth)) {
+      // AuthFailed stops the client (credentials are the same on every node); so does a credential too long to ever carry.
+      view.counters.authRefused++;
+      const refused = auth as Error;
+      connectFailed(connection, ErrorCode.AuthFailed, `credentials refused: ${refused.cause === undefined ? refused.message : String(refused.cause)}`);
       return;
     }
-    connection.auth = auth;
+    connection.auth = auth as readonly Id[];
     connection.floor = connect.lastZxidSeen;
     if (connect.sessionId === null) {
       if (!takeSessionToken()) {
@@ -273,12 +289,20 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       connection.state = "creating";
       connection.requestedTimeoutMs = connect.timeoutMs;
       connection.createRef = nextRef++;
+      connection.secret = newSecret();
       creating.set(connection.createRef, connection);
-      propose([{ kind: "createSession", timeoutMs: connect.timeoutMs, origin: [originTag, connection.createRef] }]);
+      propose([createCommand(connection)]);
       return;
     }
     if (connect.secret === null) {
       connectFailed(connection, ErrorCode.AuthFailed, "a session id needs its secret");
+      return;
+    }
+    // Online guessing of a secret is bounded per session and per endpoint, before the secret is even looked at.
+    const now = clock.now();
+    if (failedAttachesBySession.exhausted(String(connect.sessionId), now) || failedAttachesByEndpoint.exhausted(connection.endpoint, now)) {
+      view.counters.attachesRateLimited++;
+      connectFailed(connection, CorralCode.TooManyRequests, "too many failed attaches: retry later");
       return;
     }
     connection.state = "attaching";
@@ -293,7 +317,23 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     } satisfies ApplierMessage);
   };
 
-  const becomeOpen = (connection: Connection, sessionId: number, secret: string, timeoutMs: number, zxid: number, missed: readonly WatchEvent[] = [], watchGap = false): void => {
+  const createCommand = (connection: Connection): Command => ({
+    kind: "createSession",
+    timeoutMs: connection.requestedTimeoutMs,
+    secretHash: hashSessionSecret(connection.secret),
+    origin: [originTag, connection.createRef],
+  });
+
+  const becomeOpen = (
+    connection: Connection,
+    sessionId: number,
+    secret: string,
+    timeoutMs: number,
+    zxid: number,
+    lastSeq: number,
+    missed: readonly WatchEvent[] = [],
+    watchGap = false,
+  ): void => {
     const previous = bySession.get(sessionId);
     if (previous !== undefined && previous !== connection) {
       // The client moved to a new connection here: the old one is stale. Its watches now belong to the new one.
@@ -303,6 +343,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
     connection.state = "open";
     connection.sessionId = sessionId;
+    connection.secret = "";
+    connection.nextSeq = lastSeq + 1;
     connection.floor = Math.max(connection.floor, zxid);
     bySession.set(sessionId, connection);
     touched.add(sessionId);
@@ -352,10 +394,12 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     const op = pending.request.op;
     if (pending.kind === "auth" && op.type === "addAuth") {
       pending.dispatched = true;
-      const ids = op.scheme === "digest" ? authIds([{ scheme: op.scheme, credentials: op.credentials }]) : undefined;
-      if (ids === undefined) answer(connection, pending, connection.floor, errorResult(ErrorCode.AuthFailed));
-      else {
-        connection.auth = [...connection.auth, ...ids];
+      const ids = addAuthIdentity(connection.auth, op.scheme, op.credentials);
+      if (!Array.isArray(ids)) {
+        view.counters.authRefused++;
+        answer(connection, pending, connection.floor, errorResult((ids as CorralError).code));
+      } else {
+        connection.auth = ids as readonly Id[];
         answer(connection, pending, connection.floor, { type: "addAuth" });
       }
       return;
@@ -390,6 +434,14 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
   };
 
+  /** Why this write may not be proposed (a seq gap, or an entry a replica could not decode), if it may not. */
+  const refuseWrite = (connection: Connection, txn: RequestTxn): CorralError | undefined => {
+    if (txn.seq > connection.nextSeq) {
+      return new BadArgumentsError(undefined, { cause: `write seq ${txn.seq} skips ${connection.nextSeq}: a session's writes carry consecutive seqs` });
+    }
+    return checkProposable(txn, config.maxEntryBytes);
+  };
+
   const handleRequest = (connection: Connection, request: OpRequest): void => {
     view.counters.requests[request.op.type] = (view.counters.requests[request.op.type] ?? 0) + 1;
     if (request.xid <= connection.lastXid) {
@@ -412,6 +464,16 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       connection.queue.push(pending);
       connection.byXid.set(pending.xid, pending);
       const txn: RequestTxn = { type: "request", sessionId: connection.sessionId, seq: request.seq!, auth: connection.auth, op: op as RequestTxn["op"] };
+      const refused = refuseWrite(connection, txn);
+      if (refused !== undefined) {
+        // Answered here, never proposed: in xid order like any other answer.
+        view.counters.writesRefused++;
+        pending.dispatched = true;
+        answer(connection, pending, connection.floor, errorResult(refused.code, refused.path));
+        flush(connection);
+        return;
+      }
+      connection.nextSeq = Math.max(connection.nextSeq, txn.seq + 1);
       let tracked = writes.get(connection.sessionId);
       if (tracked === undefined) {
         tracked = new Map();
@@ -492,7 +554,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         const connection = creating.get(item.origin[1]);
         if (connection === undefined || connection.state !== "creating") return;
         creating.delete(item.origin[1]);
-        becomeOpen(connection, item.sessionId, item.secret, item.timeoutMs, item.zxid);
+        becomeOpen(connection, item.sessionId, connection.secret, item.timeoutMs, item.zxid, 0);
         return;
       }
       case "sessionClosed": {
@@ -536,9 +598,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       const run = [...tracked.values()].sort((a, b) => a.txn.seq - b.txn.seq).map((write): Command => ({ kind: "txn", txn: write.txn }));
       propose(run);
     }
-    for (const connection of creating.values()) {
-      propose([{ kind: "createSession", timeoutMs: connection.requestedTimeoutMs, origin: [originTag, connection.createRef] }]);
-    }
+    for (const connection of creating.values()) propose([createCommand(connection)]);
     for (const ref of readIndexWaits.keys()) tell(raft, { type: "readIndex", ref } satisfies RaftActorMessage<never>);
     const now = clock.now();
     for (const connection of [...connections.values()]) {
@@ -593,11 +653,15 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
           const connection = byId.get(message.conn);
           if (connection === undefined || connection.state !== "attaching") return;
           if (!message.ok) {
+            view.counters.attachesFailed++;
+            const now = clock.now();
+            failedAttachesByEndpoint.record(connection.endpoint, now);
+            if (message.code === ErrorCode.AuthFailed) failedAttachesBySession.record(String(connection.sessionId), now);
             connection.sessionId = 0;
             connectFailed(connection, message.code, message.message);
             return;
           }
-          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.missed, message.watchGap);
+          becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.lastSeq, message.missed, message.watchGap);
           return;
         }
         case "readIndexDone": {

@@ -3,12 +3,12 @@
  * process against a throwaway Redis; a client over the same transport. Waits
  * are condition polls with generous deadlines, never timing assertions.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { LiveClock, RedisStreamsNetwork, SeededRandom, nullLogger } from "@corral/actors";
+import { LiveClock, RedisStreamsNetwork, SeededRandom, formatClusterKeyLine, nullLogger } from "@corral/actors";
 import { nodesKey, runNode, type RunningNode } from "@corral/server";
 import { startRedis, type TestRedis } from "../../../test/support/redis.js";
 import { SessionDriver } from "./support/session-driver.js";
@@ -37,6 +37,7 @@ describe("live nodes over Redis Streams", () => {
         peers: ids,
         clusterName: cluster,
         redisUrl: redis.url,
+        clusterKeyFile: join(dataRoot, "cluster.key"),
         dataDir: join(dataRoot, id),
         adminPort: 0,
         logLevel: "silent",
@@ -51,6 +52,7 @@ describe("live nodes over Redis Streams", () => {
   beforeAll(async () => {
     redis = await startRedis();
     dataRoot = await mkdtemp(join(tmpdir(), "corral-live-"));
+    await writeFile(join(dataRoot, "cluster.key"), `${formatClusterKeyLine({ id: "k1", secret: new Uint8Array(32).fill(7) })}\n`, { mode: 0o600 });
   });
 
   afterAll(async () => {

@@ -5,12 +5,12 @@
  * acknowledged write is there when read back; SIGTERM stops a node with exit 0.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LiveClock, RedisStreamsNetwork, SeededRandom, nullLogger } from "@corral/actors";
+import { LiveClock, RedisStreamsNetwork, SeededRandom, formatClusterKeyLine, nullLogger } from "@corral/actors";
 import { CreateMode } from "@corral/protocol";
 import { startRedis, type TestRedis } from "../../../test/support/redis.js";
 import { SessionDriver } from "./support/session-driver.js";
@@ -56,6 +56,7 @@ describe("node processes over Redis", () => {
       peers: ids,
       clusterName: cluster,
       redisUrl: redis.url,
+      clusterKeyFile: join(dataRoot, "cluster.key"),
       dataDir: join(dataRoot, id),
       adminPort: 0,
       logLevel: "warn",
@@ -98,6 +99,7 @@ describe("node processes over Redis", () => {
   beforeAll(async () => {
     redis = await startRedis();
     dataRoot = await mkdtemp(join(tmpdir(), "corral-mp-"));
+    await writeFile(join(dataRoot, "cluster.key"), `${formatClusterKeyLine({ id: "k1", secret: new Uint8Array(32).fill(9) })}\n`, { mode: 0o600 });
   });
 
   afterAll(async () => {

@@ -115,7 +115,8 @@ export interface ReadContext {
 export interface SessionInfo {
   readonly sessionId: number;
   readonly timeoutMs: number;
-  readonly secret: string;
+  /** SHA-256 of the session secret (hex): the secret itself is never replicated. */
+  readonly secretHash: string;
   /** Highest write sequence applied for this session (0 before the first). */
   readonly lastSeq: number;
 }
@@ -152,7 +153,7 @@ export class ZNode {
 export interface SessionState {
   readonly sessionId: number;
   readonly timeoutMs: number;
-  readonly secret: string;
+  readonly secretHash: string;
   lastSeq: number;
   /** Recent results, oldest first, at most `exactlyOnceWindow`. */
   readonly results: { readonly seq: number; readonly result: TxnResult }[];
@@ -255,12 +256,12 @@ export class DataTree {
   sessions(): SessionInfo[] {
     return [...this.sessionTable.values()]
       .sort((a, b) => a.sessionId - b.sessionId)
-      .map((s) => ({ sessionId: s.sessionId, timeoutMs: s.timeoutMs, secret: s.secret, lastSeq: s.lastSeq }));
+      .map((s) => ({ sessionId: s.sessionId, timeoutMs: s.timeoutMs, secretHash: s.secretHash, lastSeq: s.lastSeq }));
   }
 
   session(sessionId: number): SessionInfo | undefined {
     const s = this.sessionTable.get(sessionId);
-    return s === undefined ? undefined : { sessionId: s.sessionId, timeoutMs: s.timeoutMs, secret: s.secret, lastSeq: s.lastSeq };
+    return s === undefined ? undefined : { sessionId: s.sessionId, timeoutMs: s.timeoutMs, secretHash: s.secretHash, lastSeq: s.lastSeq };
   }
 
   /** Stat of a node, or undefined (no ACL check: for the node's own bookkeeping, e.g. watch re-registration). */
@@ -326,7 +327,7 @@ export class DataTree {
       case "noop":
         return { result: { type: "noop" }, changes: [] };
       case "createSession":
-        return this.applyCreateSession(txn.sessionId, txn.timeoutMs, txn.secret);
+        return this.applyCreateSession(txn.sessionId, txn.timeoutMs, txn.secretHash);
       case "closeSession":
         return this.applyCloseSession(txn.sessionId, txn.reason, ctx);
       case "reap": {
@@ -359,14 +360,14 @@ export class DataTree {
     return out;
   }
 
-  private applyCreateSession(sessionId: number, timeoutMs: number, secret: string): ApplyOutcome {
+  private applyCreateSession(sessionId: number, timeoutMs: number, secretHash: string): ApplyOutcome {
     const existing = this.sessionTable.get(sessionId);
     if (existing !== undefined) {
       // A leader re-proposing the same session is harmless; a different secret is a bug upstream.
-      if (existing.secret === secret && existing.timeoutMs === timeoutMs) return { result: { type: "createSession", sessionId }, changes: [] };
+      if (existing.secretHash === secretHash && existing.timeoutMs === timeoutMs) return { result: { type: "createSession", sessionId }, changes: [] };
       return { result: errorResult(ErrorCode.BadArguments), changes: [] };
     }
-    const session: SessionState = { sessionId, timeoutMs, secret, lastSeq: 0, results: [], ephemerals: new Set() };
+    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq: 0, results: [], ephemerals: new Set() };
     this.sessionTable.set(sessionId, session);
     this.hashSession(session, 1);
     return { result: { type: "createSession", sessionId }, changes: [], sessionEvents: [{ type: "created", sessionId, timeoutMs }] };
@@ -684,7 +685,7 @@ export class DataTree {
     hashStart(HASH_SESSION);
     hashInt(session.sessionId);
     hashInt(session.timeoutMs);
-    hashString(session.secret);
+    hashString(session.secretHash);
     hashInt(session.lastSeq);
     this.digestSum.accumulate(sign);
   }

@@ -187,7 +187,7 @@ export function writeSnapshot(tree: DataTree): Uint8Array {
   for (const session of sessions) {
     w.uint(session.sessionId);
     w.uint(session.timeoutMs);
-    w.string(session.secret);
+    w.string(session.secretHash);
     w.uint(session.lastSeq);
     w.uint(session.results.length);
     for (const { seq, result } of session.results) {
@@ -269,7 +269,7 @@ function read(snapshot: Uint8Array, config: TreeConfig): DataTree {
     if (sessionId <= previousId) throw new Corrupt("sessions not sorted");
     previousId = sessionId;
     const timeoutMs = r.uint();
-    const secret = r.string();
+    const secretHash = r.string();
     const lastSeq = r.uint();
     const resultCount = r.uint();
     if (resultCount > bytes.length) throw new Corrupt("bad result count");
@@ -286,7 +286,7 @@ function read(snapshot: Uint8Array, config: TreeConfig): DataTree {
       if (isDecodeError(result)) throw new Corrupt(`bad result: ${result.message}`);
       results.push({ seq, result });
     }
-    const session: SessionState = { sessionId, timeoutMs, secret, lastSeq, results, ephemerals: new Set() };
+    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq, results, ephemerals: new Set() };
     tree.sessionTable.set(sessionId, session);
     tree.hashSession(session, 1);
   }

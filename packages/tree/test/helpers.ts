@@ -20,7 +20,7 @@ export class Harness {
     return this.tree.apply(txn, { zxid: this.zxid, timeMs: this.timeMs });
   }
   session(sessionId: number, timeoutMs = 10_000): void {
-    this.txn({ type: "createSession", sessionId, timeoutMs, secret: `s${sessionId}` });
+    this.txn({ type: "createSession", sessionId, timeoutMs, secretHash: `s${sessionId}` });
   }
   write(op: WriteOp, options: { sessionId?: number; auth?: Id[]; system?: boolean } = {}): TxnResult {
     return this.writeOutcome(op, options).result;

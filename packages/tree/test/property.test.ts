@@ -101,7 +101,7 @@ const arbSubOp: fc.Arbitrary<MultiSubOp> = fc.oneof(
   fc.record({ type: fc.constant("check" as const), path: arbPath, version: arbVersion }),
 );
 const arbTxn: fc.Arbitrary<Txn> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ type: fc.constant("createSession" as const), sessionId: fc.integer({ min: 1, max: 3 }), timeoutMs: fc.constant(5000), secret: fc.constant("s") }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("createSession" as const), sessionId: fc.integer({ min: 1, max: 3 }), timeoutMs: fc.constant(5000), secretHash: fc.constant("s") }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("closeSession" as const), sessionId: fc.integer({ min: 1, max: 3 }), reason: fc.constant("expired" as const) }) },
   {
     weight: 6,

@@ -1,25 +1,31 @@
 /** `corral node`: run one node process (the server's runNode) with config from flags, env and a file. */
 import { parseArgs } from "node:util";
-import { InvalidNodeConfig, runNode } from "@corral/server";
+import { AdminTokenFileUnusable, ClusterKeyFileUnusable, ClusterKeyRequired, InvalidNodeConfig, runNode } from "@corral/server";
 import { ConfigError, ExitCode, UsageError } from "../errors.js";
 import { resolveNodeCommandConfig } from "../node-config.js";
 import type { CliIo } from "../cli-io.js";
 
-export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis URL [--cluster NAME] [--data DIR]
+export const NODE_USAGE = `usage: corral node --id ID --peers ID,ID,... --redis URL --cluster-key-file FILE [--cluster NAME] [--data DIR]
                    [--admin-port PORT] [--admin-host HOST] [--log-level LEVEL] [--config FILE]
 
   --id ID           this node's id (CORRAL_ID)
   --peers IDS       every voter's id, this one included (CORRAL_PEERS), e.g. n1,n2,n3
   --cluster NAME    cluster name; nodes and clients of one ensemble share it (CORRAL_CLUSTER, default corral)
   --redis URL       the Redis carrying the network (CORRAL_REDIS), e.g. redis://127.0.0.1:6379
+  --cluster-key-file FILE
+                    the peers' shared key file, keyId:base64key lines, first one signs (CORRAL_CLUSTER_KEY_FILE);
+                    required (make one with \`corral keygen --out FILE\`); SIGHUP re-reads it
   --data DIR        WAL and snapshots (CORRAL_DATA, default .corral/<id>)
   --admin-port PORT admin HTTP port: /health /status /metrics (CORRAL_ADMIN_PORT, default 0 = any free port)
   --admin-host HOST admin HTTP address (CORRAL_ADMIN_HOST, default 127.0.0.1)
+  --admin-token-file FILE
+                    bearer token for admin HTTP, first line of FILE (CORRAL_ADMIN_TOKEN_FILE); every request then
+                    needs "Authorization: Bearer <token>"; required when --admin-host is not loopback
   --log-level LEVEL trace|debug|info|warn|error|fatal|silent (CORRAL_LOG_LEVEL, default info)
   --fsync POLICY    always|none: fsync the WAL per batch, or never (CORRAL_FSYNC, default always)
-  --test-mode       honour fault commands from Redis: multi-process tests only (CORRAL_TEST_MODE)
-  --config FILE     JSON file with any of the above (keys: id, peers, cluster, redis, data, adminPort,
-                    adminHost, logLevel, fsync, testMode) and tuning fields (tickMs, electionTicks, ...)
+  --test-mode       honour fault commands from Redis, and allow no key file: multi-process tests only (CORRAL_TEST_MODE)
+  --config FILE     JSON file with any of the above (keys: id, peers, cluster, redis, clusterKeyFile, data, adminPort,
+                    adminHost, adminTokenFile, logLevel, fsync, testMode) and tuning fields (tickMs, electionTicks, ...)
                     (CORRAL_CONFIG)
 
 Flags win over env vars, env vars over the file. SIGTERM stops the node gracefully.`;
@@ -33,9 +39,11 @@ export function parseNodeArgs(args: readonly string[]): { flags: Record<string, 
         peers: { type: "string" },
         cluster: { type: "string" },
         redis: { type: "string" },
+        "cluster-key-file": { type: "string" },
         data: { type: "string" },
         "admin-port": { type: "string" },
         "admin-host": { type: "string" },
+        "admin-token-file": { type: "string" },
         "log-level": { type: "string" },
         fsync: { type: "string" },
         "test-mode": { type: "boolean" },
@@ -74,6 +82,9 @@ export async function nodeCommand(args: readonly string[], io: CliIo): Promise<E
   } catch (error) {
     // The server's own validation names the field; report it as a configuration error.
     if (error instanceof InvalidNodeConfig) throw new ConfigError(error.field, error.reason, { cause: error });
+    if (error instanceof AdminTokenFileUnusable) throw new ConfigError("--admin-token-file", error.message, { cause: error });
+    if (error instanceof ClusterKeyRequired) throw new ConfigError("--cluster-key-file", error.message, { cause: error });
+    if (error instanceof ClusterKeyFileUnusable) throw new ConfigError("--cluster-key-file", error.message, { cause: error });
     throw error;
   }
   const code = await running.exited;

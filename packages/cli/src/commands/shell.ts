@@ -10,28 +10,30 @@ import { InteractiveIo, runRepl } from "../shell/repl.js";
 import { ensembleStatus, formatStatusTable } from "../status.js";
 import type { CliIo } from "../cli-io.js";
 
-export const SHELL_USAGE = `usage: corral shell [--data DIR | --redis URL --cluster NAME] [-c "command"]
+export const SHELL_USAGE = `usage: corral shell [--data DIR | --redis URL --cluster NAME --nodes IDS] [-c "command"]
 
   --data DIR        the ensemble recorded by \`corral up --data DIR\` (default .corral)
   --redis URL       connect to this Redis instead (with --cluster; no \`status\` table)
   --cluster NAME    cluster name with --redis (default corral)
-  --nodes IDS       node ids to connect to with --redis (default: discovered)
+  --nodes IDS       the ensemble's node ids, required with --redis (CORRAL_NODES; never discovered through Redis)
   -c, --command CMD run one command, print its result, exit 0 on success, 1 on error, 2 on bad usage
   --session-timeout-ms MS   requested session timeout (default 10000)`;
 
 export interface ShellTarget {
   readonly redisUrl: string;
   readonly cluster: string;
-  readonly nodes?: readonly string[];
+  readonly nodes: readonly string[];
   readonly admin?: readonly { readonly id: string; readonly adminUrl: string }[];
   readonly dataDir?: string;
 }
 
 export function resolveShellTarget(values: { data?: string | undefined; redis?: string | undefined; cluster?: string | undefined; nodes?: string | undefined }, env: NodeJS.ProcessEnv): ShellTarget {
   const redis = values.redis ?? env["CORRAL_REDIS"];
-  const nodes = values.nodes?.split(",").filter((id) => id !== "");
+  const nodes = (values.nodes ?? env["CORRAL_NODES"])?.split(",").map((id) => id.trim()).filter((id) => id !== "");
   if (redis !== undefined && redis !== "") {
-    return { redisUrl: redis, cluster: values.cluster ?? env["CORRAL_CLUSTER"] ?? "corral", ...(nodes === undefined ? {} : { nodes }) };
+    // Anyone who can write to Redis could list a node of their own: the node list comes from the user.
+    if (nodes === undefined || nodes.length === 0) throw new UsageError("--redis needs --nodes ID,ID,... (or CORRAL_NODES): node ids are not discovered through Redis", "shell");
+    return { redisUrl: redis, cluster: values.cluster ?? env["CORRAL_CLUSTER"] ?? "corral", nodes };
   }
   if (values.cluster !== undefined) throw new UsageError("--cluster needs --redis (with --data the cluster comes from ensemble.json)", "shell");
   const dataDir = values.data ?? env["CORRAL_DATA"] ?? ".corral";
@@ -114,7 +116,7 @@ export async function shellCommand(args: readonly string[], io: CliIo): Promise<
   const client = await connectClient({
     cluster: target.cluster,
     redis: target.redisUrl,
-    ...(target.nodes === undefined ? {} : { nodes: target.nodes }),
+    nodes: target.nodes,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
   });
   try {

@@ -4,7 +4,7 @@
  * InMemoryNetwork and a SimScheduler pumped at wall-clock pace, with
  * in-memory logs: nothing persists, nothing else can connect.
  */
-import { InMemoryNetwork, SimScheduler, createLogger } from "@corral/actors";
+import { InMemoryNetwork, SimScheduler, createLogger, simulationKeyring } from "@corral/actors";
 import { MemoryDurableLog } from "@corral/consensus";
 import { createNode, type CorralNode } from "@corral/server";
 import { connectWith } from "@corral/client";
@@ -58,6 +58,8 @@ export async function upInMemory(flags: UpFlags, io: CliIo): Promise<ExitCode> {
   const network = new InMemoryNetwork(sim, { latencyMsMin: 0, latencyMsMax: 1 });
   const logger = createLogger({ level: "warn", destination: { write: (line: string) => void io.stderr.write(line) } });
   const ids = Array.from({ length: flags.nodes }, (_, index) => `n${index + 1}`);
+  // Nothing outside this process can reach the in-memory network: a key derived from the seed will do.
+  const keyring = simulationKeyring(sim.seed);
   const stopPump = startPump(sim);
   const nodes: CorralNode[] = [];
   try {
@@ -65,7 +67,7 @@ export async function upInMemory(flags: UpFlags, io: CliIo): Promise<ExitCode> {
       nodes.push(
         await createNode(
           { nodeId: id, peers: ids, clusterName: flags.cluster },
-          { clock: sim.clockFor(id), random: sim.random.fork(id), network, logger, executor: sim.schedule, durableLog: new MemoryDurableLog() },
+          { clock: sim.clockFor(id), random: sim.random.fork(id), network, logger, executor: sim.schedule, durableLog: new MemoryDurableLog(), peerAuth: { keyring, epoch: 1 } },
         ),
       );
     }

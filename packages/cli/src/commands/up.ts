@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { processAlive, readEnsembleFile, removeEnsembleFile, writeEnsembleFile, type EnsembleRecord } from "../ensemble-file.js";
 import { ExitCode, NoLeader, NoRedisAvailable, StartFailed, UsageError, isCliError } from "../errors.js";
+import { ensureClusterKeyFile } from "../cluster-key.js";
 import { connectClient } from "../late-bound.js";
 import { findRedisServer, freePort, redisReachable, startLocalRedis, type LocalRedis } from "../redis-local.js";
 import { ensembleStatus, formatStatusTable, type EnsembleStatus } from "../status.js";
@@ -102,10 +103,12 @@ function tail(file: string, lines = 15): string {
 
 function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redisUrl: string, adminPort: number, mainScript: string): RunningNode {
   const dataDir = resolve(flags.dataDir);
-  mkdirSync(join(dataDir, id), { recursive: true });
-  mkdirSync(join(dataDir, "logs"), { recursive: true });
+  mkdirSync(join(dataDir, id), { recursive: true, mode: 0o700 });
+  mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
   const logFile = join(dataDir, "logs", `${id}.log`);
-  const logFd = openSync(logFile, "a");
+  const logFd = openSync(logFile, "a", 0o600);
+  // One key for the ensemble, made on first use and kept with its state.
+  const clusterKeyFile = ensureClusterKeyFile(dataDir);
   const args = [
     ...process.execArgv,
     mainScript,
@@ -114,6 +117,7 @@ function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redisUr
     "--peers", peers.join(","),
     "--cluster", flags.cluster,
     "--redis", redisUrl,
+    "--cluster-key-file", clusterKeyFile,
     "--data", join(dataDir, id),
     "--admin-port", String(adminPort),
     "--admin-host", "127.0.0.1",
@@ -186,8 +190,23 @@ export async function upCommand(args: readonly string[], io: CliIo, mainScript =
     return upInMemory(flags, io);
   }
   const say = (line: string): void => void io.stdout.write(`${line}\n`);
+  if (flags.shell && !stdinIsTerminal(io)) {
+    // A script, a service manager or </dev/null: a shell would read end-of-file
+    // and stop the ensemble at once. Keep it running as --no-shell does.
+    say("corral up: standard input is not a terminal, so no shell: running as --no-shell (Ctrl-C or SIGTERM stops the ensemble)");
+    return upCommandWith({ ...flags, shell: false }, io, mainScript, say);
+  }
+  return upCommandWith(flags, io, mainScript, say);
+}
 
-  mkdirSync(flags.dataDir, { recursive: true });
+/** True when the shell could talk to a person: stdin is a TTY. */
+export function stdinIsTerminal(io: CliIo): boolean {
+  return (io.stdin as { isTTY?: boolean }).isTTY === true;
+}
+
+async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say: (line: string) => void): Promise<ExitCode> {
+  // The data directory holds the ensemble record, node logs and data: the owner's only.
+  mkdirSync(flags.dataDir, { recursive: true, mode: 0o700 });
   try {
     const previous = readEnsembleFile(flags.dataDir);
     if (processAlive(previous.upPid)) throw new UsageError(`an ensemble from ${flags.dataDir} is already running (corral up pid ${previous.upPid}); stop it or use another --data`, "up");

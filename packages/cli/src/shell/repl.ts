@@ -61,7 +61,8 @@ export interface ReplOptions {
 
 function loadHistory(file: string, size: number): string[] {
   try {
-    const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "");
+    // Lines with credentials written by an older version are not brought back.
+    const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== "" && !isSensitiveLine(line));
     // readline wants the newest first.
     return lines.slice(-size).reverse();
   } catch {
@@ -69,13 +70,25 @@ function loadHistory(file: string, size: number): string[] {
   }
 }
 
+/**
+ * Lines that carry credentials (`addauth digest user:password`): never kept
+ * in the history, neither in the file nor in this session's recall list.
+ */
+export function isSensitiveLine(line: string): boolean {
+  return /^\s*addauth(\s|$)/i.test(line);
+}
+
+/** The history file is the user's only: rw------- */
+const HISTORY_FILE_MODE = 0o600;
+
 function saveHistoryLine(file: string, line: string, size: number): void {
+  if (isSensitiveLine(line)) return;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    appendFileSync(file, `${line}\n`);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    appendFileSync(file, `${line}\n`, { mode: HISTORY_FILE_MODE });
     const lines = readFileSync(file, "utf8").split("\n").filter((each) => each !== "");
     // Trim rarely: only when the file is well past its bound.
-    if (lines.length > size * 2) writeFileSync(file, `${lines.slice(-size).join("\n")}\n`);
+    if (lines.length > size * 2) writeFileSync(file, `${lines.slice(-size).join("\n")}\n`, { mode: HISTORY_FILE_MODE });
   } catch {
     // History is a convenience; a read-only disk must not break the shell.
   }
@@ -99,6 +112,10 @@ export async function runRepl(options: ReplOptions): Promise<boolean> {
         () => callback(null, [[], line]),
       );
     },
+  });
+  // readline adds each line to its recall list before we see it; drop credential lines from it at once.
+  rl.on("history", (history: string[]) => {
+    if (history.length > 0 && isSensitiveLine(history[0]!)) history.shift();
   });
   let lastOk = true;
   let interrupted = false;
