@@ -67,6 +67,8 @@ import { decodeUtf8, toBytes } from "./data.js";
 import { BoundedEventStream } from "./event-stream.js";
 import { resolveClientOptions, type ClientEnv, type ClientOptions, type ResolvedClientOptions } from "./options.js";
 import { isNodeMessage, sessionBodyCodec, type SessionBody } from "./session-codec.js";
+import type { ByteStream, StreamConnector } from "./stream.js";
+import { WireProtocolError, ZkWireClient } from "./zk-wire.js";
 import type { RetryEnv } from "./retry.js";
 import { WatchRegistry, type OneShotKind } from "./watches.js";
 
@@ -113,9 +115,22 @@ interface PendingRequest {
   abandoned: boolean;
 }
 
+/**
+ * How one connection carries session messages: a ReliableChannel over the
+ * frame network (Redis Streams; Corral's session protocol, exactly-once
+ * re-send), or a byte stream speaking ZooKeeper's wire protocol (TCP).
+ */
+interface ConnectionTransport {
+  readonly kind: "channel" | "stream";
+  /** The channel, for the channel kind (frames from the network are fed to it). */
+  readonly channel: ReliableChannel<SessionBody> | undefined;
+  send(message: SessionBody): true | { readonly _tag: string };
+  close(): void;
+}
+
 interface Connection {
   readonly nodeId: string;
-  readonly channel: ReliableChannel<SessionBody>;
+  readonly transport: ConnectionTransport;
   phase: "handshake" | "open";
   attemptTimer: TimerHandle | undefined;
 }
@@ -136,6 +151,8 @@ export class CorralClient implements Client {
   private readonly logger: Logger;
   readonly clientId: string;
   private endpoint: NetworkEndpoint | undefined;
+  /** Set when the client speaks ZooKeeper's wire protocol over byte streams (env.streams) instead of the frame network. */
+  private readonly streams: StreamConnector | undefined;
 
   private currentState: ConnectionState = "connecting";
   private currentSessionId: number | null = null;
@@ -182,6 +199,7 @@ export class CorralClient implements Client {
     this.random = env.random;
     this.retryRandom = env.random.fork("retry");
     this.internals = internals;
+    this.streams = env.streams;
     this.clientId = internals.clientId ?? `c-${randomToken(this.random, 21)}`;
     this.logger = (env.logger ?? nullLogger).child({ component: "corral-client", client: this.clientId });
     this.negotiatedTimeoutMs = options.sessionTimeoutMs;
@@ -197,7 +215,10 @@ export class CorralClient implements Client {
    */
   static async connectWith(env: ClientEnv, options: ClientOptions, internals: ClientInternals = {}): Promise<CorralClient> {
     const client = new CorralClient(env, resolveClientOptions(options), internals);
-    client.endpoint = await env.network.open(client.clientId, client.onFrame);
+    if (env.streams === undefined) {
+      if (env.network === undefined) throw new BadArgumentsError(undefined, { cause: "the client needs env.network (frames) or env.streams (ZooKeeper wire)" });
+      client.endpoint = await env.network.open(client.clientId, client.onFrame);
+    }
     await client.start();
     return client;
   }
@@ -293,18 +314,41 @@ export class CorralClient implements Client {
 
   private attempt(): void {
     this.reconnectTimer = undefined;
-    if (this.isTerminal() || this.closing !== undefined || this.endpoint === undefined) return;
+    if (this.isTerminal() || this.closing !== undefined) return;
+    if (this.streams === undefined && this.endpoint === undefined) return;
     const nodes = this.options.nodes;
     const nodeId = nodes[this.nodeCursor % nodes.length]!;
     this.nodeCursor = (this.nodeCursor + 1) % nodes.length;
     this.counters.connectAttempts++;
     this.attemptsSinceConnected++;
-    const channelId = `${++this.channelCounter}.${randomToken(this.random, 8)}`;
-    const peerSilentMs = Math.max(100, Math.floor((2 * this.negotiatedTimeoutMs) / 3));
-    const endpoint = this.endpoint;
-    const frameOptions = { clusterTag: this.options.cluster, maxFrameBytes: this.options.maxFrameBytes };
     // eslint-disable-next-line prefer-const
     let connection: Connection;
+    const transport = this.streams !== undefined ? this.streamTransport(nodeId, () => connection) : this.channelTransport(nodeId, () => connection);
+    connection = { nodeId, transport, phase: "handshake", attemptTimer: undefined };
+    this.connection = connection;
+    connection.attemptTimer = this.clock.setTimer(this.options.connectAttemptTimeoutMs, () => {
+      connection.attemptTimer = undefined;
+      if (this.connection === connection && connection.phase === "handshake") this.connectionLost(`no answer from ${nodeId}`);
+    });
+    this.lastHeardAt = this.clock.now();
+    this.sendOn(connection, {
+      type: "connect",
+      protocolVersion: SESSION_PROTOCOL_VERSION,
+      sessionId: this.currentSessionId,
+      secret: this.secret,
+      timeoutMs: this.options.sessionTimeoutMs,
+      lastZxidSeen: this.lastZxidSeen,
+      watches: this.watches.watchSet(),
+      auth: this.auth,
+    });
+  }
+
+  /** A ReliableChannel over the frame network (Corral's session protocol). */
+  private channelTransport(nodeId: string, current: () => Connection): ConnectionTransport {
+    const endpoint = this.endpoint!;
+    const channelId = `${++this.channelCounter}.${randomToken(this.random, 8)}`;
+    const peerSilentMs = Math.max(100, Math.floor((2 * this.negotiatedTimeoutMs) / 3));
+    const frameOptions = { clusterTag: this.options.cluster, maxFrameBytes: this.options.maxFrameBytes };
     const channel = new ReliableChannel<SessionBody>({
       clock: this.clock,
       channelId,
@@ -319,28 +363,53 @@ export class CorralClient implements Client {
         if (bytes instanceof Uint8Array) endpoint.send(nodeId, bytes);
         else this.counters.framesDropped++;
       },
-      onDeliver: (body) => this.onMessage(connection, body),
+      onDeliver: (body) => this.onMessage(current(), body),
       onFailure: (failure) => {
-        if (this.connection === connection) this.connectionLost(`channel failed: ${failure._tag}`);
+        if (this.connection === current()) this.connectionLost(`channel failed: ${failure._tag}`);
       },
     });
-    connection = { nodeId, channel, phase: "handshake", attemptTimer: undefined };
-    this.connection = connection;
-    connection.attemptTimer = this.clock.setTimer(this.options.connectAttemptTimeoutMs, () => {
-      connection.attemptTimer = undefined;
-      if (this.connection === connection && connection.phase === "handshake") this.connectionLost(`no answer from ${nodeId}`);
+    return { kind: "channel", channel, send: (message) => channel.send(message), close: () => channel.close() };
+  }
+
+  /** A byte stream speaking ZooKeeper's wire protocol (TCP live, in memory in simulation). */
+  private streamTransport(nodeId: string, current: () => Connection): ConnectionTransport {
+    const wire = new ZkWireClient({ server: nodeId, maxInFlight: this.options.maxOutstandingRequests * 2 + 16 });
+    // Assigned below, before any handler can run: connectors report data and closes asynchronously.
+    // eslint-disable-next-line prefer-const
+    let stream: ByteStream;
+    const transport: ConnectionTransport = {
+      kind: "stream",
+      channel: undefined,
+      send: (message) => {
+        const packets = wire.encode(message as Parameters<ZkWireClient["encode"]>[0]);
+        if (packets instanceof WireProtocolError) return packets;
+        for (const packet of packets) {
+          if (!stream.write(packet)) return { _tag: "StreamClosed" };
+        }
+        return true;
+      },
+      close: () => stream.close(),
+    };
+    stream = this.streams!.connect(nodeId, {
+      onData: (chunk) => {
+        const connection = current();
+        if (this.connection !== connection) return;
+        const messages = wire.receive(chunk);
+        if (messages instanceof WireProtocolError) {
+          this.counters.framesDropped++;
+          this.connectionLost(messages.message);
+          return;
+        }
+        for (const message of messages) {
+          if (this.connection !== connection) return;
+          this.onMessage(connection, message);
+        }
+      },
+      onClose: (reason) => {
+        if (this.connection === current()) this.connectionLost(`connection to ${nodeId} closed: ${reason}`);
+      },
     });
-    this.lastHeardAt = this.clock.now();
-    channel.send({
-      type: "connect",
-      protocolVersion: SESSION_PROTOCOL_VERSION,
-      sessionId: this.currentSessionId,
-      secret: this.secret,
-      timeoutMs: this.options.sessionTimeoutMs,
-      lastZxidSeen: this.lastZxidSeen,
-      watches: this.watches.watchSet(),
-      auth: this.auth,
-    });
+    return transport;
   }
 
   /** Drop the current connection and try the next node after a backoff. */
@@ -349,6 +418,7 @@ export class CorralClient implements Client {
     if (connection === undefined) return;
     this.dropConnection(connection);
     this.logger.warn({ nodeId: connection.nodeId, reason }, "connection lost");
+    if (connection.transport.kind === "stream") this.failInFlight(connection, reason);
     if (this.closing !== undefined) {
       this.finishClose();
       return;
@@ -360,10 +430,26 @@ export class CorralClient implements Client {
     this.scheduleAttempt();
   }
 
+  /**
+   * ZooKeeper's contract on its wire: what was in flight on a lost connection
+   * may or may not have happened, and the caller learns ConnectionLoss (the
+   * Java client fails its pending and outgoing queues alike). Re-sending a
+   * write there could apply it twice: only Corral's session protocol dedupes.
+   */
+  private failInFlight(connection: Connection, reason: string): void {
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of failed) {
+      if (request.timer !== undefined) this.clock.clearTimer(request.timer);
+      request.timer = undefined;
+      if (!request.abandoned) request.fail(new ConnectionLossError(request.path, { cause: `connection to ${connection.nodeId} lost: ${reason}` }));
+    }
+  }
+
   private dropConnection(connection: Connection): void {
     if (connection.attemptTimer !== undefined) this.clock.clearTimer(connection.attemptTimer);
     connection.attemptTimer = undefined;
-    connection.channel.close();
+    connection.transport.close();
     if (this.connection === connection) this.connection = undefined;
     if (this.pingTimer !== undefined) this.clock.clearTimer(this.pingTimer);
     this.pingTimer = undefined;
@@ -392,8 +478,9 @@ export class CorralClient implements Client {
     }
     const connection = this.connection;
     // Traffic of an abandoned connection (a late answer from the old node) is ignored: its requests were re-sent.
-    if (connection === undefined || from !== connection.nodeId || channelFrame.i !== connection.channel.channelId) return;
-    connection.channel.receive(channelFrame);
+    const channel = connection?.transport.channel;
+    if (connection === undefined || channel === undefined || from !== connection.nodeId || channelFrame.i !== channel.channelId) return;
+    channel.receive(channelFrame);
   };
 
   private onMessage(connection: Connection, body: SessionBody): void {
@@ -497,7 +584,7 @@ export class CorralClient implements Client {
   }
 
   private sendOn(connection: Connection, message: SessionBody): boolean {
-    const sent = connection.channel.send(message);
+    const sent = connection.transport.send(message);
     if (sent === true) return true;
     this.connectionLost(`channel refused a message: ${sent._tag}`);
     return false;
@@ -563,7 +650,8 @@ export class CorralClient implements Client {
     request.timer = undefined;
     if (request.abandoned || !this.pending.has(request.xid)) return;
     request.abandoned = true;
-    const write = request.seq !== undefined;
+    // Only Corral's session protocol re-sends a write after a failover; on ZooKeeper's wire it simply fails.
+    const write = request.seq !== undefined && this.streams === undefined;
     // A write stays queued (re-sent on failover) so the session's later writes are not stuck behind a hole.
     if (!write) this.pending.delete(request.xid);
     request.fail(
@@ -591,7 +679,10 @@ export class CorralClient implements Client {
     // Events arrive in zxid order, also across a reconnect; anything older than the last one delivered, or
     // the same (type, path) at the same zxid, is a re-delivery.
     const key = `${message.event}\u0000${message.path}`;
-    if (message.zxid < this.lastEventZxid || (message.zxid === this.lastEventZxid && this.eventKeysAtLastZxid.has(key))) {
+    // A byte stream delivers each event once, in order: two events of one type on one path in one
+    // transaction are both real (a multi that creates and deletes a child). Only re-sends over frames are deduped.
+    const deduped = this.streams === undefined;
+    if (deduped && message.zxid < this.lastEventZxid || (message.zxid === this.lastEventZxid && this.eventKeysAtLastZxid.has(key))) {
       this.counters.duplicateEventsDropped++;
       return;
     }

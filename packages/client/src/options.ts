@@ -3,6 +3,7 @@
  * is here, named with its unit, and may be configured.
  */
 import type { Clock, Logger, Network, Random } from "@corral/actors";
+import type { StreamConnector } from "./stream.js";
 import { BadArgumentsError, DEFAULT_MAX_ENTRY_BYTES, LimitExceededError, MAX_AUTH_IDS_PER_SESSION, digestIdentityFromCredentials, validatePath } from "@corral/protocol";
 
 export interface ReconnectBackoff {
@@ -54,7 +55,14 @@ export interface ClientOptions {
 
 /** The injected environment of `connectWith`: simulation passes its own. */
 export interface ClientEnv {
-  readonly network: Network;
+  /** The frame network (Redis Streams live, in memory in simulation): Corral's session protocol. */
+  readonly network?: Network;
+  /**
+   * Byte streams to servers speaking ZooKeeper's wire protocol (TCP live):
+   * when set, `nodes` are "host:port" addresses and the client works against
+   * Corral's client port or an Apache ZooKeeper server.
+   */
+  readonly streams?: StreamConnector;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger?: Logger;

@@ -311,7 +311,8 @@ export function encodeTxnResult(result: TxnResult | MultiOpResult): Json {
     case "error":
       return encodeErrorResult(result);
     case "create":
-      return { type: "create", path: result.path, stat: encodeStat(result.stat) };
+      // Corral's tree always has the Stat; only a MultiCreateResult from Apache ZooKeeper lacks it.
+      return result.stat === undefined ? { type: "create", path: result.path } : { type: "create", path: result.path, stat: encodeStat(result.stat) };
     case "setData":
     case "setACL":
       return { type: result.type, stat: encodeStat(result.stat) };

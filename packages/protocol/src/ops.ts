@@ -134,7 +134,17 @@ export interface SetACLResult {
 export interface CheckResult {
   readonly type: "check";
 }
-export type MultiOpResult = CreateResult | DeleteResult | SetDataResult | CheckResult | ErrorResult;
+/**
+ * A create inside a multi. Corral always reports the Stat; Apache ZooKeeper's
+ * multi answers a create with its path only (its CreateTxn carries no Stat),
+ * so a client talking to ZooKeeper gets no `stat` here.
+ */
+export interface MultiCreateResult {
+  readonly type: "create";
+  readonly path: string;
+  readonly stat?: Stat;
+}
+export type MultiOpResult = MultiCreateResult | DeleteResult | SetDataResult | CheckResult | ErrorResult;
 export interface MultiResult {
   readonly type: "multi";
   readonly results: readonly MultiOpResult[];

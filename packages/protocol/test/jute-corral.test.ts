@@ -25,6 +25,7 @@ import {
   zkReplyToCorral,
   zkRequestToCorral,
   zkStatToCorral,
+  zkSessionIdToNumber,
   type ClientOp,
   type CreateMode,
   type MultiSubOp,
@@ -76,7 +77,10 @@ describe("data shapes", () => {
     expect(ok(zkStatToCorral(zk))).toEqual(stat);
     expect(ok(zkStatToCorral({ ...zk, ephemeralOwner: ZK_CONTAINER_EPHEMERAL_OWNER })).ephemeralOwner).toBe(0);
     expect(ok(zkStatToCorral({ ...zk, ephemeralOwner: -72057594037927936n | 60000n })).ephemeralOwner).toBe(0);
-    const big = zkStatToCorral({ ...zk, ephemeralOwner: 0x100000000000000n });
+    // Apache ZooKeeper's session ids carry the server id in the top byte: shown as their low 53 bits, as the client shows session ids.
+    expect(ok(zkStatToCorral({ ...zk, ephemeralOwner: 0x0100_0000_0000_002an })).ephemeralOwner).toBe(0x2a);
+    expect(zkSessionIdToNumber(0x0100_0000_0000_002an)).toBe(0x2a);
+    const big = zkStatToCorral({ ...zk, mzxid: 1n << 60n });
     expect(big).toBeInstanceOf(JuteError);
     expect((big as JuteError).code).toBe("Unrepresentable");
   });

@@ -129,6 +129,18 @@ export function zkLongToNumber(value: bigint, at: string): number | JuteError {
   return Number(value);
 }
 
+const SAFE_SESSION_MASK = (1n << 53n) - 1n;
+
+/**
+ * A ZooKeeper session id (64 bits: Apache ZooKeeper puts the server id in
+ * the top byte) as the number Corral's client shows: the id's low 53 bits.
+ * Exact for Corral's own ids (below 2^53). Used for session ids and for
+ * ephemeralOwner alike, so a client can compare the two.
+ */
+export function zkSessionIdToNumber(id: bigint): number {
+  return Number(BigInt.asUintN(64, id) & SAFE_SESSION_MASK);
+}
+
 /** EphemeralType.CONTAINER_EPHEMERAL_OWNER. */
 export const ZK_CONTAINER_EPHEMERAL_OWNER = -(2n ** 63n);
 const TTL_MASK = -72057594037927936n; // 0xFF00000000000000
@@ -158,7 +170,8 @@ export function corralStatToZk(stat: Stat): ZkStat {
 
 /**
  * ZooKeeper's Stat as Corral's. Container and TTL owners become 0 (Corral's
- * convention); any other long beyond 2^53 is Unrepresentable.
+ * convention); a session owner becomes its low 53 bits (zkSessionIdToNumber);
+ * a zxid or time beyond 2^53 is Unrepresentable.
  */
 export function zkStatToCorral(stat: ZkStat, at = "stat"): Stat | JuteError {
   const longs = {
@@ -167,7 +180,6 @@ export function zkStatToCorral(stat: ZkStat, at = "stat"): Stat | JuteError {
     ctime: stat.ctime,
     mtime: stat.mtime,
     pzxid: stat.pzxid,
-    ephemeralOwner: isZkSpecialEphemeralOwner(stat.ephemeralOwner) ? 0n : stat.ephemeralOwner,
   };
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(longs)) {
@@ -184,7 +196,7 @@ export function zkStatToCorral(stat: ZkStat, at = "stat"): Stat | JuteError {
     version: stat.version,
     cversion: stat.cversion,
     aversion: stat.aversion,
-    ephemeralOwner: out["ephemeralOwner"] as number,
+    ephemeralOwner: isZkSpecialEphemeralOwner(stat.ephemeralOwner) ? 0 : zkSessionIdToNumber(stat.ephemeralOwner),
     dataLength: stat.dataLength,
     numChildren: stat.numChildren,
   };
@@ -408,7 +420,7 @@ function multiResultToZk(sub: ZkMultiWriteOp | undefined, result: MultiOpResult)
     case "error":
       return { op: "error", err: result.code === ErrorCode.Ok ? 0 : corralErrorToZk(result.code).zkCode };
     case "create":
-      return sub?.op === "create" ? { op: "create", path: result.path } : { op: "create2", path: result.path, stat: corralStatToZk(result.stat) };
+      return sub?.op === "create" || result.stat === undefined ? { op: "create", path: result.path } : { op: "create2", path: result.path, stat: corralStatToZk(result.stat) };
     case "delete":
       return { op: "delete" };
     case "setData":
@@ -643,6 +655,10 @@ export function zkReplyToCorral(
             results.push({ type: "create", path: entry.path, stat: s });
             break;
           }
+          case "create":
+            // Apache ZooKeeper reports a create in a multi as CreateResponse (path only), even for create2 sub-ops.
+            results.push({ type: "create", path: entry.path });
+            break;
           case "delete":
             results.push({ type: "delete" });
             break;
