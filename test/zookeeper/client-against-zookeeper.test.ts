@@ -5,17 +5,14 @@
  * Everything here is what a ZooKeeper user relies on: typed errors, Stat,
  * watches, ephemerals, sequential names, multi, digest ACLs, chroot.
  */
-import { randomBytes } from "node:crypto";
-import { LiveClock, SeededRandom } from "@corral/actors";
 import { connect, type CorralClient } from "@corral/client";
 import { CREATOR_ALL_ACL, CreateMode, Perms } from "@corral/protocol";
-import { Barrier, DistributedQueue, LeaderLatch, Mutex, type RecipeEnv } from "@corral/recipes";
+import { recipes } from "@corral/recipes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
 
 let zk: ZooKeeperServer;
 const clients: CorralClient[] = [];
-const env = (): RecipeEnv => ({ clock: new LiveClock(), random: new SeededRandom(randomBytes(4).readUInt32LE(0)) });
 
 async function client(options: { auth?: string[]; chroot?: string } = {}): Promise<CorralClient> {
   const c = await connect({ servers: zk.connectString + (options.chroot ?? ""), sessionTimeoutMs: 10_000, ...(options.auth ? { auth: options.auth } : {}) });
@@ -119,10 +116,11 @@ describe("the client against Apache ZooKeeper 3.8", () => {
   });
 });
 
+// As a Curator or kazoo user writes them: no clock, no random, no environment (issue 19).
 describe("recipes against Apache ZooKeeper 3.8", () => {
   it("Mutex: one holder at a time; the waiter gets it on release with a larger fencing token", async () => {
-    const first = new Mutex(await client(), "/recipes/lock", env());
-    const second = new Mutex(await client(), "/recipes/lock", env());
+    const first = recipes(await client()).lock("/recipes/lock");
+    const second = recipes(await client()).lock("/recipes/lock");
     const hold = await first.acquire();
     let secondHeld = false;
     const waiting = second.acquire({ timeoutMs: 20_000 }).then((h) => {
@@ -139,9 +137,9 @@ describe("recipes against Apache ZooKeeper 3.8", () => {
 
   it("LeaderLatch: exactly one leader; leadership moves when the leader's session closes", async () => {
     const leaderClient = await client();
-    const a = new LeaderLatch(leaderClient, "/recipes/latch", env());
+    const a = recipes(leaderClient).leaderLatch("/recipes/latch");
     await a.start();
-    const b = new LeaderLatch(await client(), "/recipes/latch", env());
+    const b = recipes(await client()).leaderLatch("/recipes/latch");
     const bLeads = new Promise<void>((resolve) => b.on("isLeader", () => resolve()));
     await b.start();
     expect(a.hasLeadership()).toBe(true);
@@ -153,8 +151,8 @@ describe("recipes against Apache ZooKeeper 3.8", () => {
   });
 
   it("DistributedQueue: items come out once, in order", async () => {
-    const producer = new DistributedQueue(await client(), "/recipes/queue", env());
-    const consumer = new DistributedQueue(await client(), "/recipes/queue", env());
+    const producer = recipes(await client()).queue("/recipes/queue");
+    const consumer = recipes(await client()).queue("/recipes/queue");
     for (const item of ["a", "b", "c"]) await producer.put(item);
     const out: string[] = [];
     for (let i = 0; i < 3; i++) out.push(new TextDecoder().decode(await consumer.take({ timeoutMs: 10_000 })));
@@ -162,9 +160,9 @@ describe("recipes against Apache ZooKeeper 3.8", () => {
   });
 
   it("Barrier: waiters proceed only once it is removed", async () => {
-    const barrier = new Barrier(await client(), "/recipes/barrier", env());
+    const barrier = recipes(await client()).barrier("/recipes/barrier");
     await barrier.set();
-    const waiter = new Barrier(await client(), "/recipes/barrier", env());
+    const waiter = recipes(await client()).barrier("/recipes/barrier");
     let passed = false;
     const waiting = waiter.wait({ timeoutMs: 20_000 }).then(() => (passed = true));
     await (await client()).sync("/recipes/barrier");

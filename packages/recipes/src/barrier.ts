@@ -9,10 +9,11 @@ import type { Client } from "@corral/client";
 import { CreateMode } from "@corral/protocol";
 import { Deadline, deleteDefinitely, ensurePath, joinPath, sessionSource, tagOf, validateRecipePath, validateSegment, type RecipeEnv, type SessionSource, type WaitOptions } from "./common.js";
 import { InvalidRecipeArgument } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export class Barrier {
   private readonly sessions: SessionSource;
-  constructor(client: Client | SessionSource, readonly path: string, private readonly env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, private readonly env: RecipeEnv = liveRecipeEnv()) {
     validateRecipePath("path", path);
     this.sessions = sessionSource(client);
   }
@@ -67,7 +68,7 @@ export class DoubleBarrier {
     readonly path: string,
     readonly memberCount: number,
     readonly memberId: string,
-    private readonly env: RecipeEnv,
+    private readonly env: RecipeEnv = liveRecipeEnv(),
   ) {
     validateRecipePath("path", path);
     validateSegment("memberId", memberId);

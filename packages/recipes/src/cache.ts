@@ -11,6 +11,7 @@ import type { Client, WatchedEvent } from "@corral/client";
 import { AddWatchMode, EventType, type Stat } from "@corral/protocol";
 import { Deadline, Listeners, isSessionGone, joinPath, sessionSource, tagOf, textDecoder, validateRecipePath, type RecipeEnv, type SessionSource, type WaitOptions } from "./common.js";
 import { RecipeClosed, RecipeLimitExceeded } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export interface CachedNode {
   readonly path: string;
@@ -50,7 +51,7 @@ export class TreeCache {
   /** Full re-syncs done (initial + after reconnects / new sessions). */
   syncs = 0;
 
-  constructor(client: Client | SessionSource, readonly root: string, private readonly env: RecipeEnv, options: TreeCacheOptions = {}) {
+  constructor(client: Client | SessionSource, readonly root: string, private readonly env: RecipeEnv = liveRecipeEnv(), options: TreeCacheOptions = {}) {
     validateRecipePath("root", root);
     this.sessions = sessionSource(client);
     this.maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
@@ -239,7 +240,7 @@ export class TreeCache {
 /** A cache of one node (the configuration value). `current()` is undefined while it does not exist. */
 export class NodeCache {
   private readonly cache: TreeCache;
-  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv = liveRecipeEnv()) {
     this.cache = new TreeCache(client, path, env, { maxDepth: 0 });
   }
   start(): Promise<void> {
@@ -264,7 +265,7 @@ export class NodeCache {
 /** A cache of the children of `path` (data and stat of each); events for children only. */
 export class ChildrenCache {
   private readonly cache: TreeCache;
-  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv, options: { readonly maxNodes?: number } = {}) {
+  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv = liveRecipeEnv(), options: { readonly maxNodes?: number } = {}) {
     this.cache = new TreeCache(client, path, env, { maxDepth: 1, includeRoot: false, ...options });
   }
   start(): Promise<void> {
@@ -305,7 +306,7 @@ export interface ConfigValue {
 export class ConfigSubscription {
   private readonly cache: NodeCache;
   private readonly listeners: Listeners<ConfigValue | undefined>;
-  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv = liveRecipeEnv()) {
     this.cache = new NodeCache(client, path, env);
     this.listeners = new Listeners(env.logger);
     // The initial sync emits both the node's "added" and "initialized", and a resync after a new

@@ -8,6 +8,7 @@ import type { Clock, Logger, Random, TimerHandle } from "@corral/actors";
 import type { Client, StateChange } from "@corral/client";
 import { CreateMode } from "@corral/protocol";
 import { InvalidRecipeArgument, RecipeAborted, RecipeClosed, RecipeTimeout, RetriesExhausted } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 /** What a recipe may observe that is not deterministic: time and randomness come from here. */
 export interface RecipeEnv {
@@ -179,7 +180,7 @@ export class ManagedSessions implements SessionSource {
     this.watch(first);
   }
 
-  static async start(factory: () => Promise<Client>, env: RecipeEnv, options: ManagedSessionsOptions = {}): Promise<ManagedSessions> {
+  static async start(factory: () => Promise<Client>, env: RecipeEnv = liveRecipeEnv(), options: ManagedSessionsOptions = {}): Promise<ManagedSessions> {
     return new ManagedSessions(await factory(), factory, env, options);
   }
 

@@ -11,6 +11,7 @@ import { CreateMode } from "@corral/protocol";
 import { Listeners, ensurePath, isUnknownOutcome, joinPath, sessionSource, tagOf, textDecoder, validateRecipePath, validateSegment, type RecipeEnv, type SessionSource, type WaitOptions } from "./common.js";
 import { ChildrenCache, type CacheEvent, type CachedNode } from "./cache.js";
 import { CorruptRecipeData, InvalidRecipeArgument, RecipeClosed, RecipeLimitExceeded } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 /** Keeps ephemeral nodes registered across reconnects and sessions. */
 class EphemeralRegistrations {
@@ -150,7 +151,7 @@ function parseInstance(node: CachedNode): ServiceInstance {
 export class ServiceRegistry {
   private readonly registrations: EphemeralRegistrations;
   private readonly basePath: string;
-  constructor(client: Client | SessionSource, env: RecipeEnv, options: { readonly basePath?: string; readonly maxInstances?: number } = {}) {
+  constructor(client: Client | SessionSource, env: RecipeEnv = liveRecipeEnv(), options: { readonly basePath?: string; readonly maxInstances?: number } = {}) {
     this.basePath = options.basePath ?? DEFAULT_SERVICES_PATH;
     validateRecipePath("basePath", this.basePath);
     this.registrations = new EphemeralRegistrations(client, env, options.maxInstances ?? 1_000);
@@ -181,7 +182,7 @@ export class ServiceDiscovery {
   private readonly cache: ChildrenCache;
   private readonly changes: Listeners<readonly ServiceInstance[]>;
   private readonly errors: Listeners<unknown>;
-  constructor(client: Client | SessionSource, readonly serviceName: string, env: RecipeEnv, options: { readonly basePath?: string } = {}) {
+  constructor(client: Client | SessionSource, readonly serviceName: string, env: RecipeEnv = liveRecipeEnv(), options: { readonly basePath?: string } = {}) {
     validateSegment("serviceName", serviceName);
     const basePath = options.basePath ?? DEFAULT_SERVICES_PATH;
     this.cache = new ChildrenCache(client, joinPath(basePath, serviceName), env);
@@ -227,7 +228,7 @@ export type ProviderStrategy = "random" | "round-robin" | "sticky";
 export class ServiceProvider {
   private next = 0;
   private stickyId: string | undefined;
-  constructor(private readonly discovery: ServiceDiscovery, readonly strategy: ProviderStrategy, private readonly env: RecipeEnv) {
+  constructor(private readonly discovery: ServiceDiscovery, readonly strategy: ProviderStrategy, private readonly env: RecipeEnv = liveRecipeEnv()) {
     if (strategy !== "random" && strategy !== "round-robin" && strategy !== "sticky") throw new InvalidRecipeArgument("strategy", `unknown strategy ${String(strategy)}`);
   }
   /** An instance, or undefined when none is registered. */
@@ -262,7 +263,7 @@ export interface GroupMemberInfo {
 export class GroupMember {
   private readonly registrations: EphemeralRegistrations;
   private readonly path: string;
-  constructor(client: Client | SessionSource, readonly groupPath: string, readonly memberId: string, env: RecipeEnv, private readonly payload: string = "") {
+  constructor(client: Client | SessionSource, readonly groupPath: string, readonly memberId: string, env: RecipeEnv = liveRecipeEnv(), private readonly payload: string = "") {
     validateRecipePath("groupPath", groupPath);
     validateSegment("memberId", memberId);
     this.path = joinPath(groupPath, memberId);
@@ -284,7 +285,7 @@ export class GroupMembership {
   private readonly cache: ChildrenCache;
   private readonly joins: Listeners<GroupMemberInfo>;
   private readonly leaves: Listeners<GroupMemberInfo>;
-  constructor(client: Client | SessionSource, readonly groupPath: string, env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly groupPath: string, env: RecipeEnv = liveRecipeEnv()) {
     this.cache = new ChildrenCache(client, groupPath, env);
     this.joins = new Listeners(env.logger);
     this.leaves = new Listeners(env.logger);

@@ -9,6 +9,7 @@ import type { Client } from "@corral/client";
 import { CreateMode } from "@corral/protocol";
 import { ensurePath, isUnknownOutcome, joinPath, lastSegment, sessionSource, validateRecipePath, validateSegment, type RecipeEnv, type SessionSource } from "./common.js";
 import { InvalidRecipeArgument, RetriesExhausted } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export interface IdAllocatorOptions {
   /** Root of the id types (default "/ids"). */
@@ -28,7 +29,7 @@ export class IdAllocator {
   private readonly maxAttempts: number;
   private readonly prepared = new WeakMap<Client, Set<string>>();
 
-  constructor(client: Client | SessionSource, private readonly env: RecipeEnv, private readonly options: IdAllocatorOptions = {}) {
+  constructor(client: Client | SessionSource, private readonly env: RecipeEnv = liveRecipeEnv(), private readonly options: IdAllocatorOptions = {}) {
     this.sessions = sessionSource(client);
     this.root = options.root ?? "/ids";
     validateRecipePath("root", this.root);

@@ -18,3 +18,6 @@ export { ServiceRegistry, ServiceDiscovery, ServiceProvider, GroupMember, GroupM
 export type { ServiceInstance, ProviderStrategy, GroupMemberInfo } from "./discovery.js";
 export { TwoPhaseCommit, ThreePhaseCommit, TransactionParticipant, DEFAULT_TX_ROOT, MAX_PARTICIPANTS } from "./transaction.js";
 export type { Decision, CommitProtocol, CoordinatorOptions, ParticipantOptions } from "./transaction.js";
+export { recipes } from "./factory.js";
+export type { Recipes, RecipesOptions } from "./factory.js";
+export { liveRecipeEnv } from "./env-live.js";

@@ -14,6 +14,7 @@ import { Deadline, Listeners, deleteQuietly, joinPath, lastSegment, sessionSourc
 import { RecipeClosed, RetriesExhausted, SessionLost } from "./errors.js";
 import { createProtected, sortedLockChildren } from "./lock-internals.js";
 import { Mutex } from "./locks.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export interface LeaderTerm {
   /** czxid of the latch node: unique per term, grows with every new term. */
@@ -46,7 +47,7 @@ export class LeaderLatch {
   /** Watch events this latch received (for tests). */
   wakeups = 0;
 
-  constructor(client: Client | SessionSource, readonly path: string, private readonly env: RecipeEnv, private readonly options: LeaderLatchOptions = {}) {
+  constructor(client: Client | SessionSource, readonly path: string, private readonly env: RecipeEnv = liveRecipeEnv(), private readonly options: LeaderLatchOptions = {}) {
     validateRecipePath("path", path);
     this.sessions = sessionSource(client);
     this.leaderListeners = new Listeners(env.logger);

@@ -11,6 +11,7 @@ import type { Client } from "@corral/client";
 import { Deadline, deleteDefinitely, sessionSource, validateRecipePath, type RecipeEnv, type SessionSource, type WaitOptions } from "./common.js";
 import { InvalidRecipeArgument, NotHeld, RecipeLimitExceeded, invariant } from "./errors.js";
 import { acquireNode, type LockDriver, type LockWaitStats } from "./lock-internals.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 /** A held lock or lease. */
 export interface LockHold {
@@ -129,7 +130,7 @@ export interface MutexOptions {
  */
 export class Mutex {
   private readonly lock: ReentrantLock;
-  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv = liveRecipeEnv()) {
     validateRecipePath("path", path);
     this.lock = new ReentrantLock(sessionSource(client), env, path, "lock-", mutexDriver, (n) => /-lock-\d{10}$/.test(n), `mutex ${path}`);
   }
@@ -172,7 +173,7 @@ const readDriver: LockDriver = (sorted, ourIndex) => {
 export class ReadWriteLock {
   private readonly readLock: ReentrantLock;
   private readonly writeLock: ReentrantLock;
-  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, env: RecipeEnv = liveRecipeEnv()) {
     validateRecipePath("path", path);
     const sessions = sessionSource(client);
     this.readLock = new ReentrantLock(sessions, env, path, "R-", readDriver, isReadWriteNode, `read lock ${path}`);
@@ -216,7 +217,7 @@ export class Semaphore {
   private readonly sessions: SessionSource;
   private readonly driver: LockDriver;
   readonly stats: LockWaitStats = { wakeups: 0 };
-  constructor(client: Client | SessionSource, readonly path: string, readonly maxLeases: number, private readonly env: RecipeEnv) {
+  constructor(client: Client | SessionSource, readonly path: string, readonly maxLeases: number, private readonly env: RecipeEnv = liveRecipeEnv()) {
     validateRecipePath("path", path);
     if (!Number.isSafeInteger(maxLeases) || maxLeases < 1) throw new InvalidRecipeArgument("maxLeases", `must be a positive integer, got ${String(maxLeases)}`);
     this.sessions = sessionSource(client);

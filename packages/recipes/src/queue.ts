@@ -16,6 +16,7 @@ import { CreateMode } from "@corral/protocol";
 import { Deadline, deleteDefinitely, ensurePath, isUnknownOutcome, joinPath, makeGuid, sequenceOf, sessionSource, tagOf, validateRecipePath, validateSegment, type RecipeEnv, type SessionSource, type WaitOptions } from "./common.js";
 import { InvalidRecipeArgument, RecipeLimitExceeded } from "./errors.js";
 import { createProtected } from "./lock-internals.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export interface QueueOptions {
   /** Stable id of this consumer (receipts are named for it); default a random id. Use a stable one to recover receipts after a restart. */
@@ -175,7 +176,7 @@ abstract class SequentialQueue {
 
 /** A FIFO queue with safe consumption. */
 export class DistributedQueue extends SequentialQueue {
-  constructor(client: Client | SessionSource, path: string, env: RecipeEnv, options: QueueOptions = {}) {
+  constructor(client: Client | SessionSource, path: string, env: RecipeEnv = liveRecipeEnv(), options: QueueOptions = {}) {
     super(client, path, env, options);
   }
   protected keyOf(name: string): SortKey | undefined {
@@ -192,7 +193,7 @@ export const MAX_PRIORITY = 999_999_999;
 
 /** A priority queue: lower priority numbers first, FIFO within a priority. The priority is in the node name. */
 export class PriorityQueue extends SequentialQueue {
-  constructor(client: Client | SessionSource, path: string, env: RecipeEnv, options: QueueOptions = {}) {
+  constructor(client: Client | SessionSource, path: string, env: RecipeEnv = liveRecipeEnv(), options: QueueOptions = {}) {
     super(client, path, env, options);
   }
   protected keyOf(name: string): SortKey | undefined {

@@ -30,6 +30,7 @@ import type { Client } from "@corral/client";
 import { CreateMode } from "@corral/protocol";
 import { Deadline, ensurePath, isUnknownOutcome, joinPath, sessionSource, tagOf, textDecoder, validateRecipePath, validateSegment, type RecipeEnv, type SessionSource } from "./common.js";
 import { CorruptRecipeData, InvalidRecipeArgument, RecipeTimeout, RetriesExhausted } from "./errors.js";
+import { liveRecipeEnv } from "./env-live.js";
 
 export type Decision = "commit" | "abort";
 export type CommitProtocol = "2pc" | "3pc";
@@ -225,13 +226,13 @@ class Coordinator extends TxBase {
 }
 
 export class TwoPhaseCommit extends Coordinator {
-  constructor(client: Client | SessionSource, env: RecipeEnv, options: CoordinatorOptions = {}) {
+  constructor(client: Client | SessionSource, env: RecipeEnv = liveRecipeEnv(), options: CoordinatorOptions = {}) {
     super(client, env, "2pc", options);
   }
 }
 
 export class ThreePhaseCommit extends Coordinator {
-  constructor(client: Client | SessionSource, env: RecipeEnv, options: CoordinatorOptions = {}) {
+  constructor(client: Client | SessionSource, env: RecipeEnv = liveRecipeEnv(), options: CoordinatorOptions = {}) {
     super(client, env, "3pc", options);
   }
 }
@@ -244,7 +245,7 @@ export interface ParticipantOptions {
 
 /** A participant: votes, then waits for (or, on timeout, proposes) the decision. */
 export class TransactionParticipant extends TxBase {
-  constructor(client: Client | SessionSource, readonly participantId: string, env: RecipeEnv, private readonly options: ParticipantOptions = {}) {
+  constructor(client: Client | SessionSource, readonly participantId: string, env: RecipeEnv = liveRecipeEnv(), private readonly options: ParticipantOptions = {}) {
     super(client, env, options);
     validateSegment("participantId", participantId);
   }
