@@ -138,7 +138,8 @@ async function waitForPing(host: string, port: number, server: RunningServer, ti
   let exited = false;
   void server.exited.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
-    if (await pingRedis(host, port)) return true;
+    // NOAUTH counts as up: a server with ACL users or requirepass answers an unauthenticated PING so.
+    if (await pingRedis(host, port, 500, true)) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;
@@ -222,7 +223,7 @@ async function startContainerRedis(options: StartRedisOptions): Promise<TestRedi
   const waitReady = async (): Promise<void> => {
     const deadline = Date.now() + (options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     while (Date.now() < deadline) {
-      if (await pingRedis(host, port)) return;
+      if (await pingRedis(host, port, 500, true)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error("redis container did not answer PING after restart");

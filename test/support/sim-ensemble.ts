@@ -10,7 +10,7 @@
  */
 import { FaultyNetwork, InMemoryNetwork, SeededRandom, SimScheduler, nullLogger, simulationKeyring, type Clock, type ClusterKeyring, type FaultCommand, type Logger, type Network, type Random } from "@corral/actors";
 import { MemoryDurableLog } from "@corral/consensus";
-import { createNode, entropyFromRandom, type CorralNode, type NodeConfig, type NodeStatus } from "@corral/server";
+import { SimClientStream, createNode, entropyFromRandom, type CorralNode, type NodeConfig, type NodeStatus, type SimStreamOptions } from "@corral/server";
 
 export interface SimEnsembleOptions {
   readonly seed: number;
@@ -61,6 +61,11 @@ export interface SimEnsemble {
   /** Waits until every live node has applied the same index with the same digest. */
   converge(maxMs?: number): Promise<boolean>;
   clientEnv(label: string): ClientEnv;
+  /**
+   * A ZooKeeper-wire client stream to a live node (the client port's
+   * simulated twin, on the simulated clock). Throws if the node is down.
+   */
+  clientStream(nodeId: string, options?: SimStreamOptions): SimClientStream;
   close(): Promise<void>;
 }
 
@@ -209,6 +214,11 @@ export async function createSimEnsemble(options: SimEnsembleOptions): Promise<Si
     },
     clientEnv(label) {
       return { network, clock: sim.clockFor(`client:${label}`), random: sim.random.fork(`client:${label}`), logger };
+    },
+    clientStream(nodeId, streamOptions = {}) {
+      const node = ensemble.node(nodeId);
+      if (node === undefined) throw new Error(`${nodeId} is not running`);
+      return new SimClientStream(sim.clockFor(`stream:${nodeId}`), node, streamOptions);
     },
     async close() {
       for (const node of live()) await node.stop();

@@ -83,6 +83,9 @@ export {
 export type { RedisStreamsNetworkOptions, RedisConnectionOptions, RedisEndpointStats, BackoffOptions } from "./network-redis.js";
 export { RedisFaultControl, publishFault, faultControlKey } from "./fault-control-redis.js";
 export type { RedisFaultControlOptions, FaultControlStats } from "./fault-control-redis.js";
+export { loadRedisAuth, readRedisPasswordFile, redactRedisUrl, redisUrlHasPassword, redisOptionsFromUrl, RedisCredentialsUnusable, RedisAuthFailed } from "./redis-auth.js";
+export { checkRedisCredentials } from "./redis-check-live.js";
+export type { RedisAuthFiles, LoadedRedisAuth } from "./redis-auth.js";
 export { buggify, buggifyEnabled, enableBuggify } from "./buggify.js";
 export type { BuggifyOptions, BuggifyStats } from "./buggify.js";
 export { freePort, pingRedis } from "./probe-live.js";

@@ -6,6 +6,7 @@
  */
 import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RedisAuthFiles } from "@corral/actors";
 import { EnsembleFileInvalid, EnsembleNotFound } from "./errors.js";
 
 export const ENSEMBLE_FILE_VERSION = 1;
@@ -16,12 +17,20 @@ export interface EnsembleNodeRecord {
   /** e.g. http://127.0.0.1:7101 */
   readonly adminUrl: string;
   readonly pid: number;
+  /** The node's ZooKeeper-wire client port, host:port (absent in records of older `corral up`s). */
+  readonly clientAddress?: string;
 }
 
 export interface EnsembleRecord {
   readonly version: typeof ENSEMBLE_FILE_VERSION;
   readonly cluster: string;
   readonly redisUrl: string;
+  /**
+   * How to authenticate to that Redis: a user name and the paths of the
+   * password and TLS files, never a password (the file is 0600 besides).
+   * Absent: none.
+   */
+  readonly redisAuth?: RedisAuthFiles;
   readonly nodes: readonly EnsembleNodeRecord[];
   /** The `corral up` process. */
   readonly upPid: number;
@@ -58,6 +67,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+const REDIS_AUTH_KEYS: readonly string[] = ["user", "passwordFile", "tlsCaFile", "tlsCertFile", "tlsKeyFile", "tlsServername"] satisfies readonly (keyof RedisAuthFiles)[];
+
 function isPid(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
 }
@@ -73,15 +84,27 @@ export function decodeEnsembleRecord(file: string, value: unknown): EnsembleReco
   if (typeof cluster !== "string" || cluster === "") return bad("cluster must be a non-empty string");
   const redisUrl = value["redisUrl"];
   if (typeof redisUrl !== "string" || !/^rediss?:\/\//.test(redisUrl)) return bad("redisUrl must be a redis:// URL");
+  const redisAuthRaw = value["redisAuth"];
+  const redisAuth: Record<string, string> = {};
+  if (redisAuthRaw !== undefined) {
+    if (!isObject(redisAuthRaw)) return bad("redisAuth must be an object");
+    for (const [key, field] of Object.entries(redisAuthRaw)) {
+      if (!REDIS_AUTH_KEYS.includes(key)) return bad(`redisAuth.${key} is not a known field`);
+      if (typeof field !== "string" || field === "") return bad(`redisAuth.${key} must be a non-empty string`);
+      redisAuth[key] = field;
+    }
+  }
   const nodes = value["nodes"];
   if (!Array.isArray(nodes) || nodes.length === 0) return bad("nodes must be a non-empty array");
   const decodedNodes = nodes.map((node: unknown, index): EnsembleNodeRecord => {
     if (!isObject(node)) return bad(`nodes[${index}] must be an object`);
-    const { id, adminUrl, pid } = node;
+    const { id, adminUrl, pid, clientAddress } = node;
     if (typeof id !== "string" || id === "") return bad(`nodes[${index}].id must be a non-empty string`);
     if (typeof adminUrl !== "string" || !/^https?:\/\//.test(adminUrl)) return bad(`nodes[${index}].adminUrl must be an http:// URL`);
     if (!isPid(pid)) return bad(`nodes[${index}].pid must be a positive integer`);
-    return { id, adminUrl, pid };
+    if (clientAddress === undefined) return { id, adminUrl, pid };
+    if (typeof clientAddress !== "string" || !/^[^\s,]+:\d{1,5}$/.test(clientAddress)) return bad(`nodes[${index}].clientAddress must be host:port`);
+    return { id, adminUrl, pid, clientAddress };
   });
   const upPid = value["upPid"];
   if (!isPid(upPid)) return bad("upPid must be a positive integer");
@@ -89,7 +112,7 @@ export function decodeEnsembleRecord(file: string, value: unknown): EnsembleReco
   if (redisPid !== null && !isPid(redisPid)) return bad("redisPid must be a positive integer or null");
   const startedAt = value["startedAt"];
   if (typeof startedAt !== "string") return bad("startedAt must be a string");
-  return { version: ENSEMBLE_FILE_VERSION, cluster, redisUrl, nodes: decodedNodes, upPid, redisPid, startedAt };
+  return { version: ENSEMBLE_FILE_VERSION, cluster, redisUrl, ...(redisAuthRaw === undefined ? {} : { redisAuth: redisAuth as RedisAuthFiles }), nodes: decodedNodes, upPid, redisPid, startedAt };
 }
 
 export function readEnsembleFile(dataDir: string): EnsembleRecord {
@@ -107,6 +130,12 @@ export function readEnsembleFile(dataDir: string): EnsembleRecord {
     throw new EnsembleFileInvalid(file, "not valid JSON", { cause: error });
   }
   return decodeEnsembleRecord(file, parsed);
+}
+
+/** The ZooKeeper connect string of a record's nodes ("h1:p1,h2:p2,..."), or undefined if it names no client ports. */
+export function zookeeperConnectString(record: EnsembleRecord): string | undefined {
+  const addresses = record.nodes.map((node) => node.clientAddress).filter((address): address is string => address !== undefined);
+  return addresses.length === 0 ? undefined : addresses.join(",");
 }
 
 /** Whether a process with this pid is alive (signal 0 probes without sending). */

@@ -5,8 +5,12 @@
  * names where it came from (`--peers`, `CORRAL_PEERS`, `corral.json: peers`).
  */
 import { readFileSync } from "node:fs";
+import type { RedisAuthFiles } from "@corral/actors";
 import { InvalidNodeConfig, resolveNodeConfig, type NodeConfig } from "@corral/server";
 import { ConfigError } from "./errors.js";
+
+/** ZooKeeper's client port: a single-node ensemble answers where ZooKeeper clients look first. */
+export const DEFAULT_CLIENT_PORT = 2181;
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -20,6 +24,8 @@ export interface NodeCommandConfig {
   readonly peers: readonly string[];
   readonly clusterName: string;
   readonly redisUrl: string;
+  /** Redis user, password file and TLS files (never the password itself: docs/security.md); absent when none is given. */
+  readonly redisAuth?: RedisAuthFiles;
   /** The cluster key file (the key itself never comes from flags or env); null: none given. */
   readonly clusterKeyFile: string | null;
   /** Where this node keeps its WAL and snapshots. */
@@ -29,6 +35,10 @@ export interface NodeCommandConfig {
   readonly adminTokenFile: string | null;
   /** 0 = any free port. */
   readonly adminPort: number;
+  /** The ZooKeeper-wire client port (default 2181 for a single-node ensemble, else 0 = any free port). */
+  readonly clientPort: number;
+  /** Address the client port binds (default 127.0.0.1). */
+  readonly clientHost: string;
   readonly fsync: "always" | "none";
   /** Honour fault commands from Redis: multi-process tests only. */
   readonly testMode: boolean;
@@ -43,9 +53,17 @@ export interface NodeFlags {
   readonly peers?: string | undefined;
   readonly cluster?: string | undefined;
   readonly redis?: string | undefined;
+  readonly "redis-user"?: string | undefined;
+  readonly "redis-password-file"?: string | undefined;
+  readonly "redis-tls-ca"?: string | undefined;
+  readonly "redis-tls-cert"?: string | undefined;
+  readonly "redis-tls-key"?: string | undefined;
+  readonly "redis-tls-servername"?: string | undefined;
   readonly "cluster-key-file"?: string | undefined;
   readonly data?: string | undefined;
   readonly "admin-port"?: string | undefined;
+  readonly "client-port"?: string | undefined;
+  readonly "client-host"?: string | undefined;
   readonly "admin-host"?: string | undefined;
   readonly "admin-token-file"?: string | undefined;
   readonly "log-level"?: string | undefined;
@@ -60,9 +78,17 @@ const SETTINGS = {
   peers: { env: "CORRAL_PEERS", file: "peers" },
   cluster: { env: "CORRAL_CLUSTER", file: "cluster" },
   redis: { env: "CORRAL_REDIS", file: "redis" },
+  "redis-user": { env: "CORRAL_REDIS_USER", file: "redisUser" },
+  "redis-password-file": { env: "CORRAL_REDIS_PASSWORD_FILE", file: "redisPasswordFile" },
+  "redis-tls-ca": { env: "CORRAL_REDIS_TLS_CA", file: "redisTlsCa" },
+  "redis-tls-cert": { env: "CORRAL_REDIS_TLS_CERT", file: "redisTlsCert" },
+  "redis-tls-key": { env: "CORRAL_REDIS_TLS_KEY", file: "redisTlsKey" },
+  "redis-tls-servername": { env: "CORRAL_REDIS_TLS_SERVERNAME", file: "redisTlsServername" },
   "cluster-key-file": { env: "CORRAL_CLUSTER_KEY_FILE", file: "clusterKeyFile" },
   data: { env: "CORRAL_DATA", file: "data" },
   "admin-port": { env: "CORRAL_ADMIN_PORT", file: "adminPort" },
+  "client-port": { env: "CORRAL_CLIENT_PORT", file: "clientPort" },
+  "client-host": { env: "CORRAL_CLIENT_HOST", file: "clientHost" },
   "admin-host": { env: "CORRAL_ADMIN_HOST", file: "adminHost" },
   "admin-token-file": { env: "CORRAL_ADMIN_TOKEN_FILE", file: "adminTokenFile" },
   "log-level": { env: "CORRAL_LOG_LEVEL", file: "logLevel" },
@@ -150,8 +176,28 @@ function redisUrlValue(found: Found): string {
     throw new ConfigError(found.source, `"${text}" is not a URL (expected redis://host:port)`);
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new ConfigError(found.source, `"${text}" must start with redis:// or rediss://`);
-  if (url.hostname === "") throw new ConfigError(found.source, `"${text}" has no host`);
+  if (url.hostname === "") throw new ConfigError(found.source, `"${url.protocol}//..." has no host`);
+  // A password in a URL ends up in `ps`, shell history, env dumps and logs: it belongs in a file.
+  if (url.password !== "") throw new ConfigError(found.source, "the URL carries a password: put it in a file and give --redis-password-file FILE (CORRAL_REDIS_PASSWORD_FILE) instead");
   return text;
+}
+
+/** The Redis credential and TLS settings present (paths and a user name; the password stays in its file). */
+function redisAuthValue(lookup: (setting: Setting) => Found | undefined): { redisAuth?: RedisAuthFiles } {
+  const out: Record<string, string> = {};
+  const fields = [
+    ["redis-user", "user"],
+    ["redis-password-file", "passwordFile"],
+    ["redis-tls-ca", "tlsCaFile"],
+    ["redis-tls-cert", "tlsCertFile"],
+    ["redis-tls-key", "tlsKeyFile"],
+    ["redis-tls-servername", "tlsServername"],
+  ] as const satisfies readonly (readonly [Setting, keyof RedisAuthFiles])[];
+  for (const [setting, field] of fields) {
+    const found = lookup(setting);
+    if (found !== undefined) out[field] = stringValue(found);
+  }
+  return Object.keys(out).length === 0 ? {} : { redisAuth: out as RedisAuthFiles };
 }
 
 export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEnv): NodeCommandConfig {
@@ -201,6 +247,8 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
   const dataFound = lookup("data");
   const keyFileFound = lookup("cluster-key-file");
   const portFound = lookup("admin-port");
+  const clientPortFound = lookup("client-port");
+  const clientHostFound = lookup("client-host");
   const hostFound = lookup("admin-host");
   const tokenFileFound = lookup("admin-token-file");
   const levelFound = lookup("log-level");
@@ -222,11 +270,15 @@ export function resolveNodeCommandConfig(flags: NodeFlags, env: NodeJS.ProcessEn
     testMode,
     tuning,
     redisUrl: redisUrlValue(required("redis")),
+    ...redisAuthValue(lookup),
     clusterKeyFile: keyFileFound === undefined ? null : stringValue(keyFileFound),
     dataDir: dataFound === undefined ? `.corral/${nodeId}` : stringValue(dataFound),
     adminHost: hostFound === undefined ? "127.0.0.1" : stringValue(hostFound),
     adminTokenFile: tokenFileFound === undefined ? null : stringValue(tokenFileFound),
     adminPort: portFound === undefined ? 0 : portValue(portFound),
+    // A lone node takes ZooKeeper's port; members of an ensemble on one host would collide on it: any free port, logged.
+    clientPort: clientPortFound !== undefined ? portValue(clientPortFound) : peers.length === 1 ? DEFAULT_CLIENT_PORT : 0,
+    clientHost: clientHostFound === undefined ? "127.0.0.1" : stringValue(clientHostFound),
     logLevel: logLevel as LogLevelName,
   };
 }

@@ -30,11 +30,20 @@ describe("corral node config", () => {
       adminHost: "127.0.0.1",
       adminPort: 0,
       adminTokenFile: null,
+      clientPort: 0,
+      clientHost: "127.0.0.1",
       fsync: "always",
       testMode: false,
       logLevel: "info",
       tuning: {},
     });
+  });
+
+  it("takes the ZooKeeper client port from --client-port / CORRAL_CLIENT_PORT; a single-node ensemble defaults to 2181", () => {
+    expect(resolveNodeCommandConfig({ ...base, peers: "n1" }, {})).toMatchObject({ clientPort: 2181, clientHost: "127.0.0.1" });
+    expect(resolveNodeCommandConfig(base, { CORRAL_CLIENT_PORT: "2281" })).toMatchObject({ clientPort: 2281 });
+    expect(resolveNodeCommandConfig({ ...base, "client-port": "2381", "client-host": "0.0.0.0" }, { CORRAL_CLIENT_PORT: "2281" })).toMatchObject({ clientPort: 2381, clientHost: "0.0.0.0" });
+    expect(() => resolveNodeCommandConfig({ ...base, "client-port": "70000" }, {})).toThrow(/--client-port/);
   });
 
   it("flags win over env, env over the file", () => {

@@ -38,8 +38,12 @@ export function digestIdentityFromCredentials(scheme: string, credentials: strin
   return digestIdentity(credentials.slice(0, colon), credentials.slice(colon + 1));
 }
 
-/** Random bytes in a session secret (256 bits; the design asks for at least 128). */
-export const SESSION_SECRET_BYTES = 32;
+/**
+ * Random bytes in a session secret: 128 bits, the design's minimum, and
+ * exactly ZooKeeper's 16-byte session password, so every session can be
+ * resumed over either transport (Redis channel or the ZooKeeper client port).
+ */
+export const SESSION_SECRET_BYTES = 16;
 
 /** What the session table keeps of a secret: SHA-256, lowercase hex. Deterministic, so every replica agrees. */
 export function hashSessionSecret(secret: string): string {

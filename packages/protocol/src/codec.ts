@@ -19,11 +19,13 @@ import type {
   MultiSubOp,
   ReadOp,
   ReadResult,
+  RequestTxn,
   SetDataOp,
   Txn,
   TxnResult,
   WriteOp,
 } from "./ops.js";
+import { MAX_SESSION_OWNER_LENGTH } from "./ops.js";
 import type { ACL, Id, Stat } from "./types.js";
 import { StatFields, isCreateMode } from "./types.js";
 
@@ -329,7 +331,7 @@ function readTxnResult(u: unknown, at: string, limits: CodecLimits, nested: bool
   if (typeof u !== "object" || u === null) throw new Reject("expected an object", at);
   const allowed = nested
     ? ["error", "create", "delete", "setData", "check"]
-    : ["error", "create", "delete", "setData", "setACL", "multi", "createSession", "closeSession", "reap", "noop"];
+    : ["error", "create", "delete", "setData", "setACL", "multi", "createSession", "closeSession", "claimSession", "reap", "noop"];
   const type = literal((u as Obj)["type"], `${at}.type`, allowed);
   switch (type) {
     case "error":
@@ -358,6 +360,10 @@ function readTxnResult(u: unknown, at: string, limits: CodecLimits, nested: bool
     case "createSession": {
       const o = object(u, at, ["type", "sessionId"]);
       return { type, sessionId: integer(field(o, "sessionId"), `${at}.sessionId`, 1, SAFE_MAX) };
+    }
+    case "claimSession": {
+      const o = object(u, at, ["type", "sessionId", "lastSeq"]);
+      return { type, sessionId: integer(field(o, "sessionId"), `${at}.sessionId`, 1, SAFE_MAX), lastSeq: integer(field(o, "lastSeq"), `${at}.lastSeq`, 0, SAFE_MAX) };
     }
     case "closeSession": {
       const o = object(u, at, ["type", "sessionId", "deleted"]);
@@ -446,6 +452,7 @@ export function encodeTxn(txn: Txn): Json {
         op: encodeWriteOp(txn.op),
       };
       if (txn.system === true) out["system"] = true;
+      if (txn.owner !== undefined) out["owner"] = txn.owner;
       return out;
     }
     default:
@@ -456,7 +463,7 @@ export function encodeTxn(txn: Txn): Json {
 function readTxn(u: unknown, limits: CodecLimits): Txn {
   const at = "txn";
   if (typeof u !== "object" || u === null) throw new Reject("expected an object", at);
-  const type = literal((u as Obj)["type"], `${at}.type`, ["createSession", "closeSession", "request", "reap", "noop"]);
+  const type = literal((u as Obj)["type"], `${at}.type`, ["createSession", "closeSession", "claimSession", "request", "reap", "noop"]);
   const sessionId = (o: Obj): number => integer(field(o, "sessionId"), `${at}.sessionId`, 1, SAFE_MAX);
   switch (type) {
     case "createSession": {
@@ -472,12 +479,25 @@ function readTxn(u: unknown, limits: CodecLimits): Txn {
       const o = object(u, at, ["type", "sessionId", "reason"]);
       return { type, sessionId: sessionId(o), reason: literal(field(o, "reason"), `${at}.reason`, ["closed", "expired"]) };
     }
+    case "claimSession": {
+      const o = object(u, at, ["type", "sessionId", "owner"]);
+      return { type, sessionId: sessionId(o), owner: string(field(o, "owner"), `${at}.owner`, MAX_SESSION_OWNER_LENGTH) };
+    }
     case "request": {
-      const o = object(u, at, ["type", "sessionId", "seq", "auth", "op", "system"]);
+      const o = object(u, at, ["type", "sessionId", "seq", "auth", "op", "system", "owner"]);
       const auth = array(field(o, "auth"), `${at}.auth`, limits.maxAuthIds).map((id, index) => readId(id, `${at}.auth[${index}]`, limits));
-      const base = { type, sessionId: sessionId(o), seq: integer(field(o, "seq"), `${at}.seq`, 1, SAFE_MAX), auth, op: readWriteOp(field(o, "op"), `${at}.op`, limits) };
+      const base: { -readonly [K in keyof RequestTxn]: RequestTxn[K] } = {
+        type,
+        sessionId: sessionId(o),
+        seq: integer(field(o, "seq"), `${at}.seq`, 1, SAFE_MAX),
+        auth,
+        op: readWriteOp(field(o, "op"), `${at}.op`, limits),
+      };
       const system = field(o, "system");
-      return system === undefined ? base : { ...base, system: boolean(system, `${at}.system`) };
+      if (system !== undefined) base.system = boolean(system, `${at}.system`);
+      const owner = field(o, "owner");
+      if (owner !== undefined) base.owner = string(owner, `${at}.owner`, MAX_SESSION_OWNER_LENGTH);
+      return base;
     }
     case "reap": {
       const o = object(u, at, ["type", "path", "kind"]);

@@ -222,6 +222,25 @@ export interface RequestTxn {
   readonly op: WriteOp;
   /** Set only by nodes for their own writes: allows writing the reserved /corral subtree. */
   readonly system?: boolean;
+  /**
+   * Set on writes whose seq the node assigned (ZooKeeper-wire connections):
+   * the connection that sent it (`ClaimSessionTxn.owner`). Applied only while
+   * the session's owner is unset or equal; otherwise the result is
+   * SessionMoved and no seq is consumed. Absent: client-assigned seqs
+   * (exactly-once across failover), never checked against the owner.
+   */
+  readonly owner?: string;
+}
+/**
+ * A ZooKeeper-wire connection takes over a session (a reconnect): from now on
+ * only writes tagged with `owner` are applied. Moves the session's seq past a
+ * gap (SESSION_CLAIM_SEQ_GAP) so seqs the old owner may still have in flight
+ * can never be confused with the new owner's. Idempotent for the same owner.
+ */
+export interface ClaimSessionTxn {
+  readonly type: "claimSession";
+  readonly sessionId: number;
+  readonly owner: string;
 }
 /** Leader-proposed delete of a container or expired TTL node; the condition is re-checked at apply. */
 export interface ReapTxn {
@@ -232,7 +251,16 @@ export interface ReapTxn {
 export interface NoopTxn {
   readonly type: "noop";
 }
-export type Txn = CreateSessionTxn | CloseSessionTxn | RequestTxn | ReapTxn | NoopTxn;
+export type Txn = CreateSessionTxn | CloseSessionTxn | ClaimSessionTxn | RequestTxn | ReapTxn | NoopTxn;
+
+/**
+ * How far a claim moves a session's lastSeq: more than any owner can have in
+ * flight (a node keeps at most 2 x maxOutstandingPerSession writes of one
+ * connection), so every owner's node-assigned seqs are a range of their own.
+ */
+export const SESSION_CLAIM_SEQ_GAP = 2 ** 20;
+/** Longest owner tag of a claim or a tagged write. */
+export const MAX_SESSION_OWNER_LENGTH = 256;
 
 export interface CreateSessionResult {
   readonly type: "createSession";
@@ -244,6 +272,12 @@ export interface CloseSessionResult {
   /** The ephemerals deleted, sorted. */
   readonly deleted: readonly string[];
 }
+export interface ClaimSessionResult {
+  readonly type: "claimSession";
+  readonly sessionId: number;
+  /** The session's lastSeq once claimed: the owner's first write carries lastSeq + 1. */
+  readonly lastSeq: number;
+}
 export interface ReapResult {
   readonly type: "reap";
   readonly path: string;
@@ -251,7 +285,7 @@ export interface ReapResult {
 export interface NoopResult {
   readonly type: "noop";
 }
-export type TxnResult = WriteResult | CreateSessionResult | CloseSessionResult | ReapResult | NoopResult;
+export type TxnResult = WriteResult | CreateSessionResult | CloseSessionResult | ClaimSessionResult | ReapResult | NoopResult;
 
 // ---------------------------------------------------------------- helpers --
 

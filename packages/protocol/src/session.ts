@@ -410,7 +410,7 @@ function decodeOpResult(u: unknown, limits: CodecLimits): OpResponse["result"] |
       {
         const r = decodeTxnResult(u, limits);
         if (r instanceof DecodeError) return r;
-        if (r.type === "createSession" || r.type === "closeSession" || r.type === "reap" || r.type === "noop") {
+        if (r.type === "createSession" || r.type === "closeSession" || r.type === "claimSession" || r.type === "reap" || r.type === "noop") {
           return fail("result: not a client result");
         }
         return r;

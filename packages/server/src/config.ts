@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_ENTRY_BYTES } from "@corral/protocol";
+import { DEFAULT_MAX_ENTRY_BYTES, SESSION_CLAIM_SEQ_GAP } from "@corral/protocol";
 import { InvalidNodeConfig } from "./errors.js";
 
 /** Everything that tunes one node. All limits are explicit (STYLE: a limit on everything). */
@@ -56,6 +56,18 @@ export interface NodeConfig {
    * of them shared with the tree. 0 keeps none.
    */
   readonly watchReplayMaxChanges: number;
+  /** ZooKeeper client-port (stream) connections this node holds at once; one more is closed at once. */
+  readonly clientMaxConnections: number;
+  /** A client-port connection that has not connected within this is closed. */
+  readonly clientConnectTimeoutMs: number;
+  /** A connected client-port connection that sends nothing for this long is closed (0: its negotiated session timeout). */
+  readonly clientIdleTimeoutMs: number;
+  /** Unanswered requests per client-port connection: at half of it the node stops reading; beyond it, the connection is closed. */
+  readonly clientMaxOutstandingPerConnection: number;
+  /** Bytes written to a client-port connection and not yet taken by the client; beyond it, the connection is closed. */
+  readonly clientMaxBufferedOutputBytes: number;
+  /** Largest ZooKeeper packet a client may send (its jute length prefix). */
+  readonly clientMaxPacketBytes: number;
 }
 
 export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
@@ -79,6 +91,12 @@ export const defaultNodeConfig: Omit<NodeConfig, "nodeId" | "peers"> = {
   maxWaitingReads: 10_000,
   reapIntervalMs: 1_000,
   watchReplayMaxChanges: 16_384,
+  clientMaxConnections: 4_096,
+  clientConnectTimeoutMs: 10_000,
+  clientIdleTimeoutMs: 0,
+  clientMaxOutstandingPerConnection: 1_000,
+  clientMaxBufferedOutputBytes: 16 * 1024 * 1024,
+  clientMaxPacketBytes: 1_114_112,
 };
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -112,6 +130,21 @@ export function resolveNodeConfig(input: Partial<NodeConfig> & Pick<NodeConfig, 
   }
   positiveInt(config, "snapshotEveryEntries", 0);
   positiveInt(config, "watchReplayMaxChanges", 0);
+  for (const field of ["clientMaxConnections", "clientConnectTimeoutMs", "clientMaxOutstandingPerConnection", "clientMaxBufferedOutputBytes", "clientMaxPacketBytes"] as const) {
+    positiveInt(config, field);
+  }
+  positiveInt(config, "clientIdleTimeoutMs", 0);
+  // Unset: the default, shrunk to the sessions actor's own bound.
+  if (input.clientMaxOutstandingPerConnection === undefined) {
+    config = { ...config, clientMaxOutstandingPerConnection: Math.min(defaultNodeConfig.clientMaxOutstandingPerConnection, config.maxOutstandingPerSession) };
+  }
+  if (config.clientMaxOutstandingPerConnection > config.maxOutstandingPerSession) {
+    throw new InvalidNodeConfig("clientMaxOutstandingPerConnection", "must not exceed maxOutstandingPerSession (the sessions actor's own bound)");
+  }
+  // A claim moves a session's seq by SESSION_CLAIM_SEQ_GAP: more than one connection can have in flight, so owners' seqs never meet.
+  if (2 * config.maxOutstandingPerSession >= SESSION_CLAIM_SEQ_GAP) {
+    throw new InvalidNodeConfig("maxOutstandingPerSession", `must be below ${SESSION_CLAIM_SEQ_GAP / 2}`);
+  }
   if (config.heartbeatTicks >= config.electionTicks) throw new InvalidNodeConfig("heartbeatTicks", "must be less than electionTicks");
   if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) throw new InvalidNodeConfig("minSessionTimeoutMs", "must not exceed maxSessionTimeoutMs");
   if (config.minSessionTimeoutMs < 2 * config.tickMs * config.electionTicks) {

@@ -13,6 +13,10 @@ import {
   simulationKeyring,
   RedisFaultControl,
   RedisStreamsNetwork,
+  checkRedisCredentials,
+  loadRedisAuth,
+  redactRedisUrl,
+  type RedisAuthFiles,
   SeededRandom,
   createLogger,
   liveExecutor,
@@ -28,6 +32,7 @@ import { loadClusterKeyFile } from "./cluster-key-file.js";
 import { ClusterKeyRequired, InvalidNodeConfig } from "./errors.js";
 import { nextIncarnation } from "./incarnation-file.js";
 import { createNode, type CorralNode } from "./node.js";
+import { startClientPort, type ClientPort } from "./client-port.js";
 import { osEntropy } from "./secrets.js";
 
 export interface RunNodeConfig {
@@ -35,6 +40,11 @@ export interface RunNodeConfig {
   readonly peers: readonly string[];
   readonly clusterName: string;
   readonly redisUrl: string;
+  /**
+   * Redis credentials and TLS, as files (docs/security.md): user, password
+   * file, CA / client certificate / key PEM files, server name. {} = none.
+   */
+  readonly redisAuth: RedisAuthFiles;
   /**
    * The cluster key file (keyId:base64key lines, the first signs; the same
    * file on every node). Required, except in test mode, where a key derived
@@ -48,6 +58,10 @@ export interface RunNodeConfig {
   readonly adminHost: string;
   /** File holding the admin HTTP bearer token; required when adminHost is not loopback. null: none. */
   readonly adminTokenFile: string | null;
+  /** ZooKeeper-wire client port (0 = any free port; null = none). */
+  readonly clientPort: number | null;
+  /** Address the client port binds (default 127.0.0.1). */
+  readonly clientHost: string;
   readonly fsync: FsyncPolicy;
   /** Honour fault commands from Redis (multi-process tests only; never in production). */
   readonly testMode: boolean;
@@ -59,6 +73,8 @@ export interface RunNodeConfig {
 export interface RunningNode {
   readonly node: CorralNode;
   readonly admin: AdminServer | undefined;
+  /** The ZooKeeper-wire client port, when configured. */
+  readonly clientPort: ClientPort | undefined;
   /** Graceful stop; resolves when everything is closed. */
   stop(): Promise<void>;
   /** Resolves with the process exit code once the node has stopped for any reason. */
@@ -66,6 +82,7 @@ export interface RunningNode {
 }
 
 const LOG_LEVELS: readonly string[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+const REDIS_AUTH_FIELDS: readonly string[] = ["user", "passwordFile", "tlsCaFile", "tlsCertFile", "tlsKeyFile", "tlsServername"] satisfies readonly (keyof RedisAuthFiles)[];
 
 /** Validate a raw config object (from the CLI: flags, env, file). Throws InvalidNodeConfig naming the field. */
 export function validateRunNodeConfig(input: unknown): RunNodeConfig {
@@ -81,14 +98,28 @@ export function validateRunNodeConfig(input: unknown): RunNodeConfig {
   if (!Array.isArray(peers) || !peers.every((p): p is string => typeof p === "string")) throw new InvalidNodeConfig("peers", "a list of node ids (or comma-separated string)");
   const redisUrl = string("redisUrl");
   if (!/^rediss?:\/\//.test(redisUrl)) throw new InvalidNodeConfig("redisUrl", `"${redisUrl}" is not a redis:// or rediss:// URL`);
-  const adminPortRaw = raw["adminPort"] ?? 0;
+  // null: no admin server (so not `?? 0`, which would turn it into "any free port").
+  const adminPortRaw = raw["adminPort"] === undefined ? 0 : raw["adminPort"];
   if (adminPortRaw !== null && (typeof adminPortRaw !== "number" || !Number.isInteger(adminPortRaw) || adminPortRaw < 0 || adminPortRaw > 65535)) {
     throw new InvalidNodeConfig("adminPort", "an integer port 0-65535, or null to disable");
+  }
+  const redisAuthRaw = raw["redisAuth"] ?? {};
+  if (typeof redisAuthRaw !== "object" || redisAuthRaw === null || Array.isArray(redisAuthRaw)) throw new InvalidNodeConfig("redisAuth", "expected an object");
+  const redisAuth: Record<string, string> = {};
+  for (const [key, value] of Object.entries(redisAuthRaw as Record<string, unknown>)) {
+    if (!REDIS_AUTH_FIELDS.includes(key)) throw new InvalidNodeConfig(`redisAuth.${key}`, `unknown (known: ${REDIS_AUTH_FIELDS.join(", ")})`);
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "string" || value.length === 0) throw new InvalidNodeConfig(`redisAuth.${key}`, "a non-empty string");
+    redisAuth[key] = value;
   }
   const clusterKeyFile = raw["clusterKeyFile"] ?? null;
   if (clusterKeyFile !== null && (typeof clusterKeyFile !== "string" || clusterKeyFile.length === 0)) throw new InvalidNodeConfig("clusterKeyFile", "a file path");
   const adminTokenFile = raw["adminTokenFile"] ?? null;
   if (adminTokenFile !== null && (typeof adminTokenFile !== "string" || adminTokenFile.length === 0)) throw new InvalidNodeConfig("adminTokenFile", "a file path");
+  const clientPortRaw = raw["clientPort"] ?? null;
+  if (clientPortRaw !== null && (typeof clientPortRaw !== "number" || !Number.isInteger(clientPortRaw) || clientPortRaw < 0 || clientPortRaw > 65535)) {
+    throw new InvalidNodeConfig("clientPort", "an integer port 0-65535, or null for no client port");
+  }
   const fsync = raw["fsync"] ?? "always";
   if (fsync !== "always" && fsync !== "none") throw new InvalidNodeConfig("fsync", `"always" or "none", got ${JSON.stringify(fsync)}`);
   const logLevel = raw["logLevel"] ?? "info";
@@ -100,11 +131,14 @@ export function validateRunNodeConfig(input: unknown): RunNodeConfig {
     peers,
     clusterName: string("clusterName", "corral"),
     redisUrl,
+    redisAuth: redisAuth as RedisAuthFiles,
     clusterKeyFile,
     dataDir: string("dataDir"),
     adminPort: adminPortRaw as number | null,
     adminHost: string("adminHost", "127.0.0.1"),
     adminTokenFile,
+    clientPort: clientPortRaw as number | null,
+    clientHost: string("clientHost", "127.0.0.1"),
     fsync,
     testMode: raw["testMode"] === true,
     logLevel: logLevel as LogLevel,
@@ -154,15 +188,24 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
   } else {
     throw new ClusterKeyRequired();
   }
+  // Redis credentials from their files; a refused password or certificate stops the start here, clearly
+  // (RedisAuthFailed), while a Redis that is only down is a network outage the node rides out.
+  const redisAuth = loadRedisAuth(config.redisUrl, config.redisAuth);
+  for (const warning of redisAuth.warnings) logger.warn({ file: config.redisAuth.passwordFile }, warning);
+  const redisShown = redactRedisUrl(config.redisUrl);
+  if ((await checkRedisCredentials(config.redisUrl, redisAuth.options)) === "unreachable") {
+    logger.warn({ redis: redisShown }, "redis does not answer yet; starting anyway and retrying");
+  }
+  const redis = { redisUrl: config.redisUrl, redis: redisAuth.options };
   const epoch = nextIncarnation(config.dataDir, Math.floor(clock.wallNow() / 1000));
-  const redisNetwork = new RedisStreamsNetwork({ cluster: config.clusterName, redisUrl: config.redisUrl, logger });
+  const redisNetwork = new RedisStreamsNetwork({ cluster: config.clusterName, ...redis, logger });
   let network: Network = redisNetwork;
   let faultControl: RedisFaultControl | undefined;
   if (config.testMode) {
     logger.warn({}, "TEST MODE: fault commands from Redis are honoured; never run production like this");
     const faulty = new FaultyNetwork(redisNetwork, { clock, random: random.fork("faults"), logger });
     network = faulty;
-    faultControl = await RedisFaultControl.start({ cluster: config.clusterName, redisUrl: config.redisUrl, logger, onCommand: (command) => void faulty.apply(command) });
+    faultControl = await RedisFaultControl.start({ cluster: config.clusterName, ...redis, logger, onCommand: (command) => void faulty.apply(command) });
   }
   // With the logger, a storage failure logs its cause (ENOSPC, EIO ...) before the node stops.
   const durableLog = new FileDurableLog({ directory: config.dataDir, fsync: config.fsync, logger: logger.child({ component: "durable-log" }) });
@@ -181,9 +224,20 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
     { clock, random, network, logger, executor: liveExecutor, durableLog, peerAuth: { keyring, epoch }, entropy: osEntropy, onFatal: () => onFatal() },
   );
   const admin = config.adminPort === null ? undefined : await startAdminServer({ node, port: config.adminPort, host: config.adminHost, logger, ...adminAuth });
+  let clientPort: ClientPort | undefined;
+  try {
+    clientPort = config.clientPort === null ? undefined : await startClientPort({ node, port: config.clientPort, host: config.clientHost, logger, clock });
+  } catch (error) {
+    // A node its clients cannot reach must not run half-up: stop what started, then report (ClientPortFailed).
+    await node.shutdown({ timeoutMs: 0 });
+    await admin?.close();
+    await faultControl?.close();
+    await network.close();
+    throw error;
+  }
 
   // Discovery: best effort, never blocks the node (Redis down = network down).
-  const registry = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  const registry = new Redis(config.redisUrl, { ...redisAuth.options, lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
   registry.on("error", () => undefined);
   const register = async (): Promise<void> => {
     try {
@@ -204,6 +258,7 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
     stopping ??= (async () => {
       logger.info({ code }, "stopping: handing over leadership and flushing");
       clock.clearTimer(registerTimer);
+      await clientPort?.close();
       await node.shutdown({ timeoutMs: 2_000 });
       await admin?.close();
       await faultControl?.close();
@@ -243,6 +298,6 @@ export async function runNode(input: unknown, options: { readonly handleSignals?
       });
     }
   }
-  logger.info({ peers: config.peers, dataDir: config.dataDir, admin: admin?.url, epoch, signingKeyId: keyring.signingKeyId }, "node started");
-  return { node, admin, stop: () => shutdown(0), exited };
+  logger.info({ peers: config.peers, redis: redisShown, redisUser: config.redisAuth.user, redisTls: redisAuth.options.tls !== undefined, dataDir: config.dataDir, admin: admin?.url, clientPort: clientPort?.address, epoch, signingKeyId: keyring.signingKeyId }, "node started");
+  return { node, admin, clientPort, stop: () => shutdown(0), exited };
 }

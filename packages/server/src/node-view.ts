@@ -43,6 +43,10 @@ export interface NodeCounters {
   /** Reconnects whose persistent watches may have missed events (the change history did not reach back). */
   watchGaps: number;
   sessionsExpired: number;
+  /** Client-port (ZooKeeper wire) connections closed, by ZkCloseReason code (Malformed, OutstandingLimit, OutputBudget, SessionMoved ...). */
+  clientStreamsClosed: Record<string, number>;
+  /** Client-port connections refused at once: the node held clientMaxConnections. */
+  clientStreamsRefused: number;
   fsyncCount: number;
   fsyncTotalMs: number;
 }
@@ -66,6 +70,8 @@ export function newCounters(): NodeCounters {
     outOfOrderSkipped: 0,
     watchGaps: 0,
     sessionsExpired: 0,
+    clientStreamsClosed: {},
+    clientStreamsRefused: 0,
     fsyncCount: 0,
     fsyncTotalMs: 0,
   };

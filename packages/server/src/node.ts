@@ -37,6 +37,7 @@ import { raftActor, raftActorCodec, type RaftActorMessage } from "./raft-actor.j
 import { defaultRawNodeLimits, rawNodeFactory } from "./raft-core-raw-node.js";
 import { osEntropy } from "./secrets.js";
 import { sessionsActor, type SessionsMessage } from "./sessions-actor.js";
+import { ClientStreamRefused, ZkStreamHost, type ClientStreamHandle, type ClientStreamTransport } from "./zk-streams.js";
 import { trackerActor, trackerCodec } from "./tracker-actor.js";
 import { treeStateMachineFactory } from "./tree-state-machine.js";
 import type { ReliableChannelLimits } from "@corral/actors";
@@ -113,6 +114,13 @@ export interface CorralNode {
   onRequestDone(listener: (op: string, durationMs: number) => void): void;
   /** Replace the cluster keys (a rotation step; the first signs, all verify). */
   setClusterKeys(keyring: ClusterKeyring): void;
+  /**
+   * A client byte stream speaking ZooKeeper's wire protocol (the client
+   * port's TCP connections, or the simulated stream): the node answers
+   * through the transport. Refused (and closed) beyond clientMaxConnections
+   * or once the node has stopped.
+   */
+  acceptClientStream(transport: ClientStreamTransport): ClientStreamHandle | ClientStreamRefused;
 }
 
 /** Build and start a node. Resolves once it has recovered from its durable log and opened its endpoint. */
@@ -177,6 +185,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    streamHost.closeAll("node stopping");
     system.shutdown();
     await handles.endpoint?.close();
   };
@@ -210,6 +219,24 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
   handles.endpoint = openEndpoint;
   system.attachEndpoint(openEndpoint);
 
+  const streamHost = new ZkStreamHost({
+    clock: env.clock,
+    limits: {
+      maxStreams: config.clientMaxConnections,
+      connectTimeoutMs: config.clientConnectTimeoutMs,
+      idleTimeoutMs: config.clientIdleTimeoutMs,
+      maxOutstandingRequests: config.clientMaxOutstandingPerConnection,
+      pauseAtOutstanding: Math.max(1, Math.floor(config.clientMaxOutstandingPerConnection / 2)),
+      maxBufferedOutputBytes: config.clientMaxBufferedOutputBytes,
+      maxPacketBytes: config.clientMaxPacketBytes,
+    },
+    tellSessions: (message) => !stopped && (handles.sessions?.tell(message) ?? false),
+    fourLetterWord: (word) => fourLetterWord(word, status()),
+    onClose: (_stream, reason) => {
+      view.counters.clientStreamsClosed[reason.code] = (view.counters.clientStreamsClosed[reason.code] ?? 0) + 1;
+    },
+  });
+
   system.spawn<ApplierMessage>(ActorName.applier, applierActor({ config, stateMachine, view, initialIndex: view.appliedIndex }));
   handles.sessions = system.spawn<SessionsMessage>(
     ActorName.sessions,
@@ -220,6 +247,8 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       sendFrame: (to, bytes) => openEndpoint.send(to, bytes),
       ...(env.channelLimits === undefined ? {} : { channelLimits: env.channelLimits }),
       entropy: env.entropy ?? osEntropy,
+      streamOut: (stream, message) => streamHost.deliver(stream, message),
+      streamClose: (stream, reason) => streamHost.closeFromNode(stream, reason),
     }),
   );
   system.spawn(ActorName.tracker, trackerActor({ config, view, wallNow: () => env.clock.wallNow() }));
@@ -259,7 +288,7 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       connections: view.connections,
       watches: stateMachine.watchCount(),
       digest: stateMachine.digest(),
-      counters: { ...view.counters, requests: { ...view.counters.requests } },
+      counters: { ...view.counters, requests: { ...view.counters.requests }, clientStreamsClosed: { ...view.counters.clientStreamsClosed } },
       actors: system.stats(),
       peerAuth: { ...peerAuth.stats(), epoch: peerAuth.epoch, signingKeyId: peerAuth.signingKeyId },
       endpoint: handles.endpoint?.stats() ?? null,
@@ -300,5 +329,35 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     setClusterKeys(keyring) {
       peerAuth.setKeyring(keyring);
     },
+    acceptClientStream(transport) {
+      if (stopped) {
+        transport.close();
+        return new ClientStreamRefused(0);
+      }
+      const handle = streamHost.accept(transport);
+      if (handle instanceof ClientStreamRefused) view.counters.clientStreamsRefused++;
+      return handle;
+    },
   };
+}
+
+/**
+ * ZooKeeper's four-letter words on the client port: ruok, and srvr / stat as
+ * a short summary (no client list); the rest are refused as ZooKeeper
+ * refuses words outside its whitelist.
+ */
+function fourLetterWord(word: string, status: NodeStatus): string {
+  if (word === "ruok") return "imok";
+  if (word === "srvr" || word === "stat") {
+    const mode = status.role === "leader" ? (status.peers.length === 0 ? "standalone" : "leader") : "follower";
+    return [
+      "Zookeeper version: Corral (ZooKeeper 3.9 wire protocol)",
+      `Connections: ${status.connections}`,
+      `Zxid: 0x${status.appliedIndex.toString(16)}`,
+      `Mode: ${mode}`,
+      `Node id: ${status.id}`,
+      "",
+    ].join("\n");
+  }
+  return `${word} is not executed because it is not in the whitelist.\n`;
 }

@@ -152,6 +152,8 @@ export interface SessionInfo {
   readonly secretHash: string;
   /** Highest write sequence applied for the session. */
   readonly lastSeq: number;
+  /** The ZooKeeper-wire connection that last claimed the session (ClaimSessionTxn), if any. */
+  readonly owner?: string;
 }
 
 /** The replicated state machine plus this node's watch registry. */

@@ -1,5 +1,10 @@
 /**
- * The sessions actor: one ReliableChannel per client connection.
+ * The sessions actor: every client connection of this node, whatever carries
+ * it. A connection is either a ReliableChannel over the network (Corral's
+ * session protocol in Redis frames) or a *stream* (a TCP connection of the
+ * ZooKeeper client port, or its simulated twin): reliable and ordered, driven
+ * by `streamOpened` / `streamMessage` / `streamClosed` and answered through
+ * `streamOut` (zk-connection.ts turns both directions into jute bytes).
  *
  * Per session it keeps ZooKeeper's FIFO contract: writes are forwarded to the
  * leader as they arrive (pipelined) and re-sent, as one run in seq order,
@@ -7,6 +12,13 @@
  * earlier request of its connection is answered or is itself a read already
  * handed over, and never below the highest zxid the connection has seen
  * (`floor`), so a session never sees the past. Responses leave in xid order.
+ *
+ * Stream connections carry no Corral seq: the node assigns each write the
+ * session's next seq and tags it with the connection (`owner`). A stream
+ * that resumes a session first claims it (ClaimSessionTxn) and opens once the
+ * claim is applied here: from then on a write still in flight from an older
+ * connection answers SessionMoved and consumes no seq, and the claim moved
+ * the session's seq past a gap, so the old and new owner's seqs never meet.
  */
 import type { Behaviour, ChannelFrame, Clock } from "@corral/actors";
 import { ChannelFull, ReliableChannel, channelFrameCodec, encodeChannelWireFrame, isDecodeFailure, type ReliableChannelLimits } from "@corral/actors";
@@ -22,25 +34,56 @@ import {
   isReadOp,
   isWriteOp,
   type ConnectRequest,
+  type CloseRequest,
   type CorralError,
   type ErrorCodeValue,
   type Id,
   type NodeMessage,
   type OpRequest,
+  type OpResponse,
+  type PingRequest,
   type RequestTxn,
   type WatchEvent,
+  type WatchSet,
   type WriteResult,
 } from "@corral/protocol";
 import { FailureWindows, addAuthIdentity, checkProposable, connectIdentities } from "./client-input.js";
 import type { NodeConfig } from "./config.js";
 import type { AppliedItem, ApplierMessage, SessionsFeed } from "./applier-actor.js";
+import { nodeInvariant } from "./errors.js";
 import { ActorName, type NodeView } from "./node-view.js";
 import type { Command, RaftActorMessage } from "./raft-actor.js";
 import { isClientMessage, sessionBodyCodec, type SessionBody } from "./session-codec.js";
 import type { TrackerMessage } from "./tracker-actor.js";
 
+/**
+ * What a stream connection's adapter sends: the session protocol's client
+ * messages (a write's `seq` is ignored: the node assigns it) plus what only
+ * ZooKeeper's protocol has.
+ */
+export type StreamClientMessage =
+  | ConnectRequest
+  | OpRequest
+  | PingRequest
+  | CloseRequest
+  /** Re-register watches after a reconnect, firing what changed after relativeZxid. Several are additive. */
+  | { readonly type: "setWatches"; readonly xid: number; readonly relativeZxid: number; readonly watches: WatchSet }
+  | { readonly type: "whoAmI"; readonly xid: number };
+
+/** Results only a stream connection asks for. */
+export type StreamOnlyResult = { readonly type: "setWatches" } | { readonly type: "whoAmI"; readonly ids: readonly Id[] };
+export type StreamResult = OpResponse["result"] | StreamOnlyResult;
+/** What the actor tells a stream connection: the session protocol's node messages, with the stream-only results. */
+export type StreamNodeMessage =
+  | Exclude<NodeMessage, OpResponse>
+  | { readonly type: "response"; readonly xid: number; readonly zxid: number; readonly result: StreamResult };
+
 export type SessionsMessage =
   | SessionsFeed
+  /** A stream connection opened; `remote` names its peer (an IP address) for the failed-attach bound. */
+  | { readonly type: "streamOpened"; readonly stream: number; readonly remote: string }
+  | { readonly type: "streamMessage"; readonly stream: number; readonly message: StreamClientMessage }
+  | { readonly type: "streamClosed"; readonly stream: number }
   | { readonly type: "frame"; readonly from: string; readonly payload: unknown }
   | { readonly type: "channelFailed"; readonly key: string }
   | { readonly type: "readIndexDone"; readonly ref: number; readonly index: number }
@@ -50,21 +93,31 @@ export type SessionsMessage =
 
 interface Pending {
   readonly xid: number;
-  readonly request: OpRequest;
-  readonly kind: "write" | "read" | "sync" | "watch" | "auth";
+  readonly request: OpRequest | Extract<StreamClientMessage, { type: "setWatches" | "whoAmI" }>;
+  readonly kind: "write" | "read" | "sync" | "watch" | "auth" | "setWatches" | "whoAmI";
   readonly receivedAt: number;
   dispatched: boolean;
   /** Waiting for a read index from the leader. */
   readIndexRef: number | undefined;
-  response?: NodeMessage;
+  response?: StreamNodeMessage;
 }
+
+type Transport = { readonly kind: "channel"; readonly channel: ReliableChannel<SessionBody> } | { readonly kind: "stream"; readonly stream: number };
+
+/** Event keys a stream connection remembers to drop repeats when several SetWatches replay the same change. */
+const MAX_REMEMBERED_EVENT_KEYS = 4_096;
 
 interface Connection {
   readonly id: number;
   readonly key: string;
+  /** Who is at the other end, for the failed-attach bound: a channel's endpoint, or "stream:" + a stream's remote address. */
   readonly endpoint: string;
-  readonly channel: ReliableChannel<SessionBody>;
-  state: "new" | "creating" | "attaching" | "open" | "closing";
+  readonly transport: Transport;
+  /** The node assigns write seqs and tags writes with `owner` (stream connections: ZooKeeper clients send no seq). */
+  readonly nodeSeqs: boolean;
+  /** This connection's owner tag: node, incarnation, connection. */
+  readonly owner: string;
+  state: "new" | "creating" | "attaching" | "claiming" | "open" | "closing";
   sessionId: number;
   requestedTimeoutMs: number;
   createRef: number;
@@ -86,10 +139,20 @@ interface Connection {
   /** Unanswered-or-unsent entries of `queue`, by xid. */
   readonly byXid: Map<number, Pending>;
   /** Requests that arrived while connect was still in progress. */
-  readonly early: OpRequest[];
+  readonly early: (OpRequest | Extract<StreamClientMessage, { type: "setWatches" | "whoAmI" }>)[];
   /** The session ended (expired or closed) while this connection served it. */
   ended: boolean;
   closingSince: number;
+  /** nodeSeqs: the session's secret, to re-attach for SetWatches (never leaves this node). */
+  sessionSecret: string;
+  /** While claiming: what the attach answered, for the connected message once the claim is applied. */
+  claim: { readonly timeoutMs: number; readonly zxid: number } | undefined;
+  /** The union of this connection's SetWatches (each re-attach registers all of them: the registry replaces a session's set). */
+  watchUnion: { data: Set<string>; exists: Set<string>; child: Set<string>; persistent: Set<string>; persistentRecursive: Set<string> } | undefined;
+  /** The SetWatches whose re-attach is in flight. */
+  setWatchesPending: Pending | undefined;
+  /** Keys of events sent since the first SetWatches (bounded): a later SetWatches' replay must not repeat them. */
+  readonly eventKeys: Set<string>;
 }
 
 interface TrackedWrite {
@@ -106,9 +169,15 @@ export interface SessionsActorOptions {
   readonly channelLimits?: Partial<ReliableChannelLimits>;
   /** Random bytes for session secrets: the OS's (crypto.randomBytes) live, the seeded Random in simulation. */
   readonly entropy: (bytes: number) => Uint8Array;
+  /** Where a stream connection's messages go (its adapter). Called inside the actor's turn. */
+  readonly streamOut?: (stream: number, message: StreamNodeMessage) => void;
+  /** Close a stream connection (the actor is done with it: refused, replaced, failed). */
+  readonly streamClose?: (stream: number, reason: string) => void;
 }
 
 const frameCodec = channelFrameCodec(sessionBodyCodec);
+/** Channel and stream connections live in one map under disjoint keys ("c" / "s" first). */
+const channelKey = (endpoint: string, channelId: string): string => `c\u0000${endpoint}\u0000${channelId}`;
 const MAX_COMMANDS_PER_FORWARD = 512;
 const CLOSING_GRACE_MS = 5_000;
 /** Sessions and endpoints whose failed attaches are counted at once (the oldest window is forgotten first). */
@@ -121,6 +190,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   const applier = { node: self, actor: ActorName.applier };
   const frameOptions = { clusterTag: config.clusterName, maxFrameBytes: config.maxFrameBytes };
   const connections = new Map<string, Connection>();
+  const streams = new Map<number, Connection>();
+  const claiming = new Set<Connection>();
   const byId = new Map<number, Connection>();
   const bySession = new Map<number, Connection>();
   const creating = new Map<number, Connection>();
@@ -156,18 +227,38 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     view.sessionsHere = bySession.size;
   };
 
-  const send = (connection: Connection, message: NodeMessage): void => {
-    if (connection.channel.state !== "open") return;
-    const sent = connection.channel.send(message);
+  const send = (connection: Connection, message: StreamNodeMessage): void => {
+    if (message.type === "event" && connection.watchUnion !== undefined) rememberEvent(connection, message);
+    const transport = connection.transport;
+    if (transport.kind === "stream") {
+      if (connections.has(connection.key)) options.streamOut?.(transport.stream, message);
+      return;
+    }
+    if (transport.channel.state !== "open") return;
+    // Stream-only results never reach a channel connection: only streams send setWatches / whoAmI.
+    nodeInvariant(message.type !== "response" || (message.result.type !== "setWatches" && message.result.type !== "whoAmI"), "a stream-only result on a channel");
+    const sent = transport.channel.send(message as NodeMessage);
     // A client that reads nothing while asking for more has used up its channel: drop it, it will reconnect.
     if (sent instanceof ChannelFull) fail(connection, "channel full");
   };
 
+  const eventKey = (event: { readonly event: number; readonly path: string; readonly zxid: number }): string => `${event.event}\u0000${event.zxid}\u0000${event.path}`;
+
+  const rememberEvent = (connection: Connection, event: { readonly event: number; readonly path: string; readonly zxid: number }): void => {
+    if (connection.eventKeys.size >= MAX_REMEMBERED_EVENT_KEYS) connection.eventKeys.delete(connection.eventKeys.values().next().value!);
+    connection.eventKeys.add(eventKey(event));
+  };
+
   const fail = (connection: Connection, reason: string): void => {
     if (!connections.has(connection.key)) return;
-    const reset = encodeFrame(ReliableChannel.resetFrame(connection.channel.channelId));
-    if (reset !== undefined) options.sendFrame(connection.endpoint, reset);
-    connection.channel.close();
+    const transport = connection.transport;
+    if (transport.kind === "channel") {
+      const reset = encodeFrame(ReliableChannel.resetFrame(transport.channel.channelId));
+      if (reset !== undefined) options.sendFrame(connection.endpoint, reset);
+      transport.channel.close();
+    } else {
+      options.streamClose?.(transport.stream, reason);
+    }
     remove(connection, reason);
   };
 
@@ -175,6 +266,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     if (!connections.delete(connection.key)) return;
     if (reason !== "closed") debugLog({ endpoint: connection.endpoint, sessionId: connection.sessionId, reason }, "client connection dropped");
     byId.delete(connection.id);
+    if (connection.transport.kind === "stream") streams.delete(connection.transport.stream);
+    claiming.delete(connection);
     if (connection.state === "creating") creating.delete(connection.createRef);
     if (connection.sessionId !== 0 && bySession.get(connection.sessionId) === connection) {
       bySession.delete(connection.sessionId);
@@ -195,8 +288,51 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     return bytes instanceof Uint8Array ? bytes : undefined;
   };
 
+  const newConnection = (id: number, key: string, endpoint: string, transport: Transport, nodeSeqs: boolean): Connection => ({
+    id,
+    key,
+    endpoint,
+    transport,
+    nodeSeqs,
+    owner: `${originTag}#${id}`,
+    state: "new",
+    sessionId: 0,
+    requestedTimeoutMs: 0,
+    createRef: 0,
+    secret: "",
+    nextSeq: 1,
+    auth: [],
+    lastXid: -1,
+    floor: 0,
+    queue: [],
+    byXid: new Map(),
+    early: [],
+    ended: false,
+    closingSince: 0,
+    sessionSecret: "",
+    claim: undefined,
+    watchUnion: undefined,
+    setWatchesPending: undefined,
+    eventKeys: new Set(),
+  });
+
+  const openStream = (stream: number, remote: string): void => {
+    if (streams.has(stream)) return;
+    if (connections.size >= config.maxConnections) {
+      view.counters.rejectedRequests++;
+      options.streamClose?.(stream, "too many connections");
+      return;
+    }
+    const id = nextConnectionId++;
+    const connection = newConnection(id, `s\u0000${stream}`, `stream:${remote}`, { kind: "stream", stream }, true);
+    connections.set(connection.key, connection);
+    streams.set(stream, connection);
+    byId.set(id, connection);
+    publish();
+  };
+
   const openConnection = (endpoint: string, channelId: string): Connection => {
-    const key = `${endpoint}\u0000${channelId}`;
+    const key = channelKey(endpoint, channelId);
     const id = nextConnectionId++;
     const channel = new ReliableChannel<SessionBody>({
       clock,
@@ -213,26 +349,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       onDeliver: (body) => deliver(id, body),
       onFailure: () => selfTell({ type: "channelFailed", key }),
     });
-    const connection: Connection = {
-      id,
-      key,
-      endpoint,
-      channel,
-      state: "new",
-      sessionId: 0,
-      requestedTimeoutMs: 0,
-      createRef: 0,
-      secret: "",
-      nextSeq: 1,
-      auth: [],
-      lastXid: -1,
-      floor: 0,
-      queue: [],
-      byXid: new Map(),
-      early: [],
-      ended: false,
-      closingSince: 0,
-    };
+    const connection = newConnection(id, key, endpoint, { kind: "channel", channel }, false);
     connections.set(key, connection);
     byId.set(id, connection);
     publish();
@@ -307,6 +424,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
     connection.state = "attaching";
     connection.sessionId = connect.sessionId;
+    if (connection.nodeSeqs) connection.sessionSecret = connect.secret;
     tell(applier, {
       type: "attach",
       conn: connection.id,
@@ -344,6 +462,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     connection.state = "open";
     connection.sessionId = sessionId;
     connection.secret = "";
+    if (connection.nodeSeqs) connection.sessionSecret = secret;
     connection.nextSeq = lastSeq + 1;
     connection.floor = Math.max(connection.floor, zxid);
     bySession.set(sessionId, connection);
@@ -356,7 +475,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     for (const request of early) handleRequest(connection, request);
   };
 
-  const answer = (connection: Connection, pending: Pending, zxid: number, result: Extract<NodeMessage, { type: "response" }>["result"]): void => {
+  const answer = (connection: Connection, pending: Pending, zxid: number, result: StreamResult): void => {
     connection.floor = Math.max(connection.floor, zxid);
     pending.response = { type: "response", xid: pending.xid, zxid, result };
   };
@@ -376,9 +495,16 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       const done = queue.shift()!;
       connection.byXid.delete(done.xid);
       send(connection, done.response!);
-      view.requestDone?.(done.request.op.type, clock.now() - done.receivedAt);
+      view.requestDone?.(done.request.type === "request" ? done.request.op.type : done.request.type, clock.now() - done.receivedAt);
     }
-    for (const pending of queue) {
+    for (let index = 0; index < queue.length; index++) {
+      const pending = queue[index]!;
+      if (pending.kind === "setWatches") {
+        // A barrier: it re-registers the session's whole watch set, so nothing may register watches around it.
+        if (pending.response !== undefined) continue;
+        if (!pending.dispatched && index === 0) dispatchSetWatches(connection, pending);
+        return;
+      }
       if (pending.response !== undefined || pending.kind === "write") {
         if (pending.kind === "write" && pending.response === undefined) return; // later reads wait for this write
         continue;
@@ -390,7 +516,41 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
   };
 
+  const dispatchSetWatches = (connection: Connection, pending: Pending): void => {
+    const request = pending.request;
+    nodeInvariant(request.type === "setWatches", "setWatches pending without its request");
+    pending.dispatched = true;
+    const union = (connection.watchUnion ??= { data: new Set(), exists: new Set(), child: new Set(), persistent: new Set(), persistentRecursive: new Set() });
+    for (const path of request.watches.data) union.data.add(path);
+    for (const path of request.watches.exists) union.exists.add(path);
+    for (const path of request.watches.child) union.child.add(path);
+    for (const path of request.watches.persistent) union.persistent.add(path);
+    for (const path of request.watches.persistentRecursive) union.persistentRecursive.add(path);
+    connection.setWatchesPending = pending;
+    tell(applier, {
+      type: "attach",
+      conn: connection.id,
+      sessionId: connection.sessionId,
+      secret: connection.sessionSecret,
+      // Never below what this connection has been shown: the replay starts where the client says it stopped looking.
+      lastZxidSeen: request.relativeZxid,
+      watches: {
+        data: [...union.data],
+        exists: [...union.exists],
+        child: [...union.child],
+        persistent: [...union.persistent],
+        persistentRecursive: [...union.persistentRecursive],
+      },
+    } satisfies ApplierMessage);
+  };
+
   const dispatch = (connection: Connection, pending: Pending): void => {
+    if (pending.request.type === "whoAmI") {
+      pending.dispatched = true;
+      answer(connection, pending, connection.floor, { type: "whoAmI", ids: connection.auth });
+      return;
+    }
+    if (pending.request.type === "setWatches") return; // dispatched by flushOnce at the head only
     const op = pending.request.op;
     if (pending.kind === "auth" && op.type === "addAuth") {
       pending.dispatched = true;
@@ -417,6 +577,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   const handOver = (connection: Connection, pending: Pending, minIndex: number): void => {
     pending.dispatched = true;
     connection.floor = Math.max(connection.floor, minIndex);
+    if (pending.request.type !== "request") return;
     const op = pending.request.op;
     if (op.type === "sync") {
       tell(applier, { type: "wait", conn: connection.id, xid: pending.xid, minIndex: connection.floor, result: { type: "sync", path: op.path } } satisfies ApplierMessage);
@@ -442,14 +603,28 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     return checkProposable(txn, config.maxEntryBytes);
   };
 
-  const handleRequest = (connection: Connection, request: OpRequest): void => {
-    view.counters.requests[request.op.type] = (view.counters.requests[request.op.type] ?? 0) + 1;
+  const handleRequest = (connection: Connection, request: OpRequest | Extract<StreamClientMessage, { type: "setWatches" | "whoAmI" }>): void => {
+    const opType = request.type === "request" ? request.op.type : request.type;
+    view.counters.requests[opType] = (view.counters.requests[opType] ?? 0) + 1;
     if (request.xid <= connection.lastXid) {
       // xids must grow; an old xid is a client bug. Answer nothing for it: its slot was answered already.
       view.counters.rejectedRequests++;
       return;
     }
     connection.lastXid = request.xid;
+    if (request.type !== "request") {
+      const pending: Pending = { xid: request.xid, request, kind: request.type, receivedAt: clock.now(), dispatched: false, readIndexRef: undefined };
+      const queueLength = connection.queue.length;
+      connection.queue.push(pending);
+      connection.byXid.set(pending.xid, pending);
+      if (queueLength >= config.maxOutstandingPerSession) {
+        view.counters.rejectedRequests++;
+        pending.dispatched = true;
+        answer(connection, pending, connection.floor, errorResult(CorralCode.TooManyRequests));
+      }
+      flush(connection);
+      return;
+    }
     const op = request.op;
     const kind: Pending["kind"] = isWriteOp(op) ? "write" : op.type === "sync" ? "sync" : op.type === "addAuth" ? "auth" : isReadOp(op) ? "read" : "watch";
     const pending: Pending = { xid: request.xid, request, kind, receivedAt: clock.now(), dispatched: false, readIndexRef: undefined };
@@ -463,7 +638,10 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       }
       connection.queue.push(pending);
       connection.byXid.set(pending.xid, pending);
-      const txn: RequestTxn = { type: "request", sessionId: connection.sessionId, seq: request.seq!, auth: connection.auth, op: op as RequestTxn["op"] };
+      // A stream's writes carry no seq: the session's next one, tagged with this connection (the session's owner here).
+      const txn: RequestTxn = connection.nodeSeqs
+        ? { type: "request", sessionId: connection.sessionId, seq: connection.nextSeq, auth: connection.auth, op: op as RequestTxn["op"], owner: connection.owner }
+        : { type: "request", sessionId: connection.sessionId, seq: request.seq!, auth: connection.auth, op: op as RequestTxn["op"] };
       const refused = refuseWrite(connection, txn);
       if (refused !== undefined) {
         // Answered here, never proposed: in xid order like any other answer.
@@ -501,6 +679,10 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       view.counters.malformedMessages++;
       return;
     }
+    receive(connection, body);
+  };
+
+  const receive = (connection: Connection, body: StreamClientMessage): void => {
     if (connection.sessionId !== 0) touched.add(connection.sessionId);
     switch (body.type) {
       case "connect":
@@ -514,7 +696,13 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         propose([{ kind: "txn", txn: { type: "closeSession", sessionId: connection.sessionId, reason: "closed" } }]);
         return;
       case "request":
-        if (connection.state === "creating" || connection.state === "attaching") {
+      case "setWatches":
+      case "whoAmI":
+        if (body.type !== "request" && !connection.nodeSeqs) {
+          view.counters.malformedMessages++;
+          return;
+        }
+        if (connection.state === "creating" || connection.state === "attaching" || connection.state === "claiming") {
           // Pipelined behind connect: held (bounded) and handled in order once the session is open.
           if (connection.early.length >= config.maxOutstandingPerSession) fail(connection, "too many requests before connect completed");
           else connection.early.push(body);
@@ -559,6 +747,12 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       }
       case "sessionClosed": {
         writes.delete(item.sessionId);
+        for (const connection of claiming) {
+          if (connection.sessionId !== item.sessionId) continue;
+          claiming.delete(connection);
+          connection.sessionId = 0;
+          connectFailed(connection, ErrorCode.SessionExpired, `session ${item.sessionId} has expired or was closed`);
+        }
         const connection = bySession.get(item.sessionId);
         if (connection === undefined) return;
         send(connection, { type: "sessionEnded", code: item.expired ? ErrorCode.SessionExpired : ErrorCode.Ok });
@@ -572,13 +766,60 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
   };
 
+  const claimCommand = (connection: Connection): Command => ({ kind: "txn", txn: { type: "claimSession", sessionId: connection.sessionId, owner: connection.owner } });
+
+  /**
+   * Claiming connections whose claim is applied here open; those whose session
+   * is gone fail. Reads the node's tree (read-only, same event loop), which is
+   * never behind the applied feed this actor has seen: once the claim shows,
+   * only this connection's writes can move the session's lastSeq, and it has
+   * sent none yet, so lastSeq is exactly where its seqs start.
+   */
+  const checkClaims = (): void => {
+    for (const connection of [...claiming]) {
+      const info = view.stateMachine.session(connection.sessionId);
+      if (info === undefined) {
+        claiming.delete(connection);
+        const sessionId = connection.sessionId;
+        connection.sessionId = 0;
+        connectFailed(connection, ErrorCode.SessionExpired, `session ${sessionId} has expired or was closed`);
+        continue;
+      }
+      if (info.owner !== connection.owner) continue;
+      claiming.delete(connection);
+      const claim = connection.claim;
+      nodeInvariant(claim !== undefined, "claiming connection without its attach");
+      connection.claim = undefined;
+      becomeOpen(connection, connection.sessionId, connection.sessionSecret, claim.timeoutMs, claim.zxid, info.lastSeq);
+    }
+  };
+
+  const setWatchesDone = (connection: Connection, message: Extract<SessionsFeed, { type: "attachResult" }>): void => {
+    const pending = connection.setWatchesPending;
+    if (pending === undefined) return;
+    connection.setWatchesPending = undefined;
+    if (!message.ok) {
+      answer(connection, pending, connection.floor, errorResult(message.code));
+      flush(connection);
+      return;
+    }
+    // Missed events first (an event precedes every answer that reflects it), each once per connection.
+    for (const event of message.missed) {
+      const out = { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid } as const;
+      if (connection.eventKeys.has(eventKey(out))) continue;
+      send(connection, out);
+    }
+    answer(connection, pending, Math.max(connection.floor, message.zxid), { type: "setWatches" });
+    flush(connection);
+  };
+
   const handleFrame = (from: string, payload: unknown): void => {
     const frame = frameCodec.decode(payload);
     if (isDecodeFailure(frame)) {
       view.counters.malformedMessages++;
       return;
     }
-    const key = `${from}\u0000${frame.i}`;
+    const key = channelKey(from, frame.i);
     let connection = connections.get(key);
     if (connection === undefined) {
       if (!ReliableChannel.canOpen(frame, options.channelLimits ?? {}) || connections.size >= config.maxConnections) {
@@ -588,7 +829,8 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       }
       connection = openConnection(from, frame.i);
     }
-    connection.channel.receive(frame);
+    // Channel keys and stream keys differ, so a frame only ever finds a channel connection.
+    if (connection.transport.kind === "channel") connection.transport.channel.receive(frame);
   };
 
   const retry = (): void => {
@@ -599,13 +841,19 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       propose(run);
     }
     for (const connection of creating.values()) propose([createCommand(connection)]);
+    for (const connection of claiming) propose([claimCommand(connection)]);
     for (const ref of readIndexWaits.keys()) tell(raft, { type: "readIndex", ref } satisfies RaftActorMessage<never>);
     const now = clock.now();
     for (const connection of [...connections.values()]) {
       if (connection.state === "closing") {
-        const stats = connection.channel.stats();
+        if (connection.transport.kind === "stream") {
+          // Its adapter closes it after the last message; a stream never waits for acks.
+          fail(connection, "closed");
+          continue;
+        }
+        const stats = connection.transport.channel.stats();
         if ((stats.inFlight === 0 && stats.queued === 0) || now - connection.closingSince > CLOSING_GRACE_MS) {
-          connection.channel.close();
+          connection.transport.channel.close();
           remove(connection, "closed");
         }
       }
@@ -631,6 +879,19 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         case "frame":
           handleFrame(message.from, message.payload);
           return;
+        case "streamOpened":
+          openStream(message.stream, message.remote);
+          return;
+        case "streamMessage": {
+          const connection = streams.get(message.stream);
+          if (connection !== undefined) receive(connection, message.message);
+          return;
+        }
+        case "streamClosed": {
+          const connection = streams.get(message.stream);
+          if (connection !== undefined) remove(connection, "closed");
+          return;
+        }
         case "channelFailed": {
           const connection = connections.get(message.key);
           if (connection !== undefined) remove(connection, "channel failed");
@@ -639,6 +900,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         case "applied":
           for (const item of message.items) applyItem(item);
           deliveredIndex = Math.max(deliveredIndex, message.index);
+          if (claiming.size > 0) checkClaims();
           return;
         case "answer": {
           const connection = byId.get(message.conn);
@@ -651,7 +913,12 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         }
         case "attachResult": {
           const connection = byId.get(message.conn);
-          if (connection === undefined || connection.state !== "attaching") return;
+          if (connection === undefined) return;
+          if (connection.state === "open" && connection.setWatchesPending !== undefined) {
+            setWatchesDone(connection, message);
+            return;
+          }
+          if (connection.state !== "attaching") return;
           if (!message.ok) {
             view.counters.attachesFailed++;
             const now = clock.now();
@@ -659,6 +926,16 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
             if (message.code === ErrorCode.AuthFailed) failedAttachesBySession.record(String(connection.sessionId), now);
             connection.sessionId = 0;
             connectFailed(connection, message.code, message.message);
+            return;
+          }
+          if (connection.nodeSeqs) {
+            // A stream's writes carry node-assigned seqs: take the session over first (see the header comment).
+            connection.state = "claiming";
+            connection.claim = { timeoutMs: message.timeoutMs, zxid: message.zxid };
+            connection.floor = Math.max(connection.floor, message.zxid);
+            claiming.add(connection);
+            propose([claimCommand(connection)]);
+            checkClaims();
             return;
           }
           becomeOpen(connection, message.sessionId, message.secret, message.timeoutMs, message.zxid, message.lastSeq, message.missed, message.watchGap);

@@ -35,6 +35,7 @@ import {
   ErrorCode,
   OPEN_ACL_UNSAFE,
   Perms,
+  SESSION_CLAIM_SEQ_GAP,
   errorResult,
   isEphemeralMode,
   isReservedPath,
@@ -119,6 +120,8 @@ export interface SessionInfo {
   readonly secretHash: string;
   /** Highest write sequence applied for this session (0 before the first). */
   readonly lastSeq: number;
+  /** The ZooKeeper-wire connection that last claimed the session (ClaimSessionTxn); undefined: never claimed. */
+  readonly owner?: string;
 }
 
 export interface ReapCandidate {
@@ -155,6 +158,8 @@ export interface SessionState {
   readonly timeoutMs: number;
   readonly secretHash: string;
   lastSeq: number;
+  /** Who may write with node-assigned seqs (ClaimSessionTxn); undefined until first claimed. */
+  owner: string | undefined;
   /** Recent results, oldest first, at most `exactlyOnceWindow`. */
   readonly results: { readonly seq: number; readonly result: TxnResult }[];
   readonly ephemerals: Set<string>;
@@ -256,12 +261,12 @@ export class DataTree {
   sessions(): SessionInfo[] {
     return [...this.sessionTable.values()]
       .sort((a, b) => a.sessionId - b.sessionId)
-      .map((s) => ({ sessionId: s.sessionId, timeoutMs: s.timeoutMs, secretHash: s.secretHash, lastSeq: s.lastSeq }));
+      .map((s) => sessionInfo(s));
   }
 
   session(sessionId: number): SessionInfo | undefined {
     const s = this.sessionTable.get(sessionId);
-    return s === undefined ? undefined : { sessionId: s.sessionId, timeoutMs: s.timeoutMs, secretHash: s.secretHash, lastSeq: s.lastSeq };
+    return s === undefined ? undefined : sessionInfo(s);
   }
 
   /** Stat of a node, or undefined (no ACL check: for the node's own bookkeeping, e.g. watch re-registration). */
@@ -330,6 +335,8 @@ export class DataTree {
         return this.applyCreateSession(txn.sessionId, txn.timeoutMs, txn.secretHash);
       case "closeSession":
         return this.applyCloseSession(txn.sessionId, txn.reason, ctx);
+      case "claimSession":
+        return this.applyClaimSession(txn.sessionId, txn.owner);
       case "reap": {
         const result = this.applyReap(txn.path, txn.kind, ctx);
         return { result, changes: this.takeChanges() };
@@ -337,6 +344,10 @@ export class DataTree {
       case "request": {
         const session = this.sessionTable.get(txn.sessionId);
         if (session === undefined) return { result: errorResult(ErrorCode.SessionExpired), changes: [] };
+        // Before the exactly-once check: a stale owner's seq may equal one the current owner has used.
+        if (txn.owner !== undefined && session.owner !== undefined && txn.owner !== session.owner) {
+          return { result: errorResult(ErrorCode.SessionMoved), changes: [] };
+        }
         if (txn.seq <= session.lastSeq) {
           const remembered = session.results.find((r) => r.seq === txn.seq);
           return { result: remembered?.result ?? errorResult(CorralCode.RequestForgotten), changes: [], replayed: true };
@@ -367,10 +378,29 @@ export class DataTree {
       if (existing.secretHash === secretHash && existing.timeoutMs === timeoutMs) return { result: { type: "createSession", sessionId }, changes: [] };
       return { result: errorResult(ErrorCode.BadArguments), changes: [] };
     }
-    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq: 0, results: [], ephemerals: new Set() };
+    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq: 0, owner: undefined, results: [], ephemerals: new Set() };
     this.sessionTable.set(sessionId, session);
     this.hashSession(session, 1);
     return { result: { type: "createSession", sessionId }, changes: [], sessionEvents: [{ type: "created", sessionId, timeoutMs }] };
+  }
+
+  /**
+   * A ZooKeeper-wire connection takes the session over. The seq jumps by
+   * SESSION_CLAIM_SEQ_GAP so the new owner's seqs never meet the old owner's
+   * (whose unapplied writes now answer SessionMoved). Re-applying the same
+   * owner's claim changes nothing (a node re-sends until it sees it applied).
+   */
+  private applyClaimSession(sessionId: number, owner: string): ApplyOutcome {
+    const session = this.sessionTable.get(sessionId);
+    if (session === undefined) return { result: errorResult(ErrorCode.SessionExpired), changes: [] };
+    if (session.owner !== owner) {
+      invariant(session.lastSeq + SESSION_CLAIM_SEQ_GAP <= Number.MAX_SAFE_INTEGER, `session ${sessionId}: seq space exhausted`);
+      this.hashSession(session, -1);
+      session.owner = owner;
+      session.lastSeq += SESSION_CLAIM_SEQ_GAP;
+      this.hashSession(session, 1);
+    }
+    return { result: { type: "claimSession", sessionId, lastSeq: session.lastSeq }, changes: [] };
   }
 
   private applyCloseSession(sessionId: number, reason: CloseReason, ctx: ApplyContext): ApplyOutcome {
@@ -687,6 +717,8 @@ export class DataTree {
     hashInt(session.timeoutMs);
     hashString(session.secretHash);
     hashInt(session.lastSeq);
+    // Only when set: trees that never saw a claim keep the digest they always had.
+    if (session.owner !== undefined) hashString(session.owner);
     this.digestSum.accumulate(sign);
   }
 
@@ -728,6 +760,11 @@ export class DataTree {
   aclOf(node: ZNode): readonly ACL[] {
     return node.acl.acl;
   }
+}
+
+function sessionInfo(s: SessionState): SessionInfo {
+  const info = { sessionId: s.sessionId, timeoutMs: s.timeoutMs, secretHash: s.secretHash, lastSeq: s.lastSeq };
+  return s.owner === undefined ? info : { ...info, owner: s.owner };
 }
 
 /** Code-unit order, the same on every replica (localeCompare is not). */

@@ -18,7 +18,8 @@ import { checksum } from "./digest.js";
 import { SnapshotError, invariant } from "./errors.js";
 
 const MAGIC = "CORRALSN";
-const FORMAT_VERSION = 1;
+/** 2 adds each session's owner (ClaimSessionTxn); version 1 snapshots still load (no owners). */
+const FORMAT_VERSION = 2;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -189,6 +190,11 @@ export function writeSnapshot(tree: DataTree): Uint8Array {
     w.uint(session.timeoutMs);
     w.string(session.secretHash);
     w.uint(session.lastSeq);
+    if (session.owner === undefined) w.uint(0);
+    else {
+      w.uint(1);
+      w.string(session.owner);
+    }
     w.uint(session.results.length);
     for (const { seq, result } of session.results) {
       w.uint(seq);
@@ -229,7 +235,7 @@ function read(snapshot: Uint8Array, config: TreeConfig): DataTree {
   const r = new Reader(bytes);
   if (r.string() !== MAGIC) throw new Corrupt("bad magic");
   const version = r.uint();
-  if (version !== FORMAT_VERSION) throw new Corrupt(`unsupported format version ${version}`);
+  if (version !== FORMAT_VERSION && version !== 1) throw new Corrupt(`unsupported format version ${version}`);
   const lastZxid = r.uint();
 
   const aclCount = r.uint();
@@ -271,6 +277,12 @@ function read(snapshot: Uint8Array, config: TreeConfig): DataTree {
     const timeoutMs = r.uint();
     const secretHash = r.string();
     const lastSeq = r.uint();
+    let owner: string | undefined;
+    if (version >= 2) {
+      const hasOwner = r.uint();
+      if (hasOwner > 1) throw new Corrupt("bad session owner flag");
+      if (hasOwner === 1) owner = r.string();
+    }
     const resultCount = r.uint();
     if (resultCount > bytes.length) throw new Corrupt("bad result count");
     const results: { seq: number; result: TxnResult }[] = [];
@@ -286,7 +298,7 @@ function read(snapshot: Uint8Array, config: TreeConfig): DataTree {
       if (isDecodeError(result)) throw new Corrupt(`bad result: ${result.message}`);
       results.push({ seq, result });
     }
-    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq, results, ephemerals: new Set() };
+    const session: SessionState = { sessionId, timeoutMs, secretHash, lastSeq, owner, results, ephemerals: new Set() };
     tree.sessionTable.set(sessionId, session);
     tree.hashSession(session, 1);
   }

@@ -1,10 +1,12 @@
 /** `corral shell`: connect to an ensemble and run the interpreter, interactively or once (-c). */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { RedisAuthFiles } from "@corral/actors";
 import type { Client } from "@corral/client";
 import { readEnsembleFile } from "../ensemble-file.js";
 import { ExitCode, UsageError } from "../errors.js";
 import { connectClient } from "../late-bound.js";
+import { clientRedisOptions, redisAuthFromFlags, type RedisAuthFlag } from "../redis-local.js";
 import { ShellInterpreter, type ShellIo, type ShellOptions } from "../shell/interpreter.js";
 import { InteractiveIo, runRepl } from "../shell/repl.js";
 import { ensembleStatus, formatStatusTable } from "../status.js";
@@ -16,29 +18,38 @@ export const SHELL_USAGE = `usage: corral shell [--data DIR | --redis URL --clus
   --redis URL       connect to this Redis instead (with --cluster; no \`status\` table)
   --cluster NAME    cluster name with --redis (default corral)
   --nodes IDS       the ensemble's node ids, required with --redis (CORRAL_NODES; never discovered through Redis)
+  --redis-user NAME, --redis-password-file FILE, --redis-tls-ca FILE, --redis-tls-cert FILE, --redis-tls-key FILE,
+  --redis-tls-servername NAME   credentials and TLS for --redis (as \`corral node\`; CORRAL_REDIS_PASSWORD_FILE ...);
+                    with --data they come from ensemble.json
   -c, --command CMD run one command, print its result, exit 0 on success, 1 on error, 2 on bad usage
   --session-timeout-ms MS   requested session timeout (default 10000)`;
 
 export interface ShellTarget {
   readonly redisUrl: string;
+  /** User and credential/TLS file paths for that Redis (none: no AUTH, no client certificate). */
+  readonly redisAuth?: RedisAuthFiles;
   readonly cluster: string;
   readonly nodes: readonly string[];
   readonly admin?: readonly { readonly id: string; readonly adminUrl: string }[];
   readonly dataDir?: string;
 }
 
-export function resolveShellTarget(values: { data?: string | undefined; redis?: string | undefined; cluster?: string | undefined; nodes?: string | undefined }, env: NodeJS.ProcessEnv): ShellTarget {
+export function resolveShellTarget(
+  values: { data?: string | undefined; redis?: string | undefined; cluster?: string | undefined; nodes?: string | undefined } & Partial<Record<RedisAuthFlag, string | undefined>>,
+  env: NodeJS.ProcessEnv,
+): ShellTarget {
   const redis = values.redis ?? env["CORRAL_REDIS"];
   const nodes = (values.nodes ?? env["CORRAL_NODES"])?.split(",").map((id) => id.trim()).filter((id) => id !== "");
   if (redis !== undefined && redis !== "") {
     // Anyone who can write to Redis could list a node of their own: the node list comes from the user.
     if (nodes === undefined || nodes.length === 0) throw new UsageError("--redis needs --nodes ID,ID,... (or CORRAL_NODES): node ids are not discovered through Redis", "shell");
-    return { redisUrl: redis, cluster: values.cluster ?? env["CORRAL_CLUSTER"] ?? "corral", nodes };
+    const redisAuth = redisAuthFromFlags(values, env);
+    return { redisUrl: redis, redisAuth, cluster: values.cluster ?? env["CORRAL_CLUSTER"] ?? "corral", nodes };
   }
   if (values.cluster !== undefined) throw new UsageError("--cluster needs --redis (with --data the cluster comes from ensemble.json)", "shell");
   const dataDir = values.data ?? env["CORRAL_DATA"] ?? ".corral";
   const record = readEnsembleFile(dataDir);
-  return { redisUrl: record.redisUrl, cluster: record.cluster, nodes: nodes ?? record.nodes.map((node) => node.id), admin: record.nodes, dataDir };
+  return { redisUrl: record.redisUrl, ...(record.redisAuth === undefined ? {} : { redisAuth: record.redisAuth }), cluster: record.cluster, nodes: nodes ?? record.nodes.map((node) => node.id), admin: record.nodes, dataDir };
 }
 
 /** The `status` command's table, when admin URLs are known. */
@@ -93,6 +104,12 @@ export async function shellCommand(args: readonly string[], io: CliIo): Promise<
         redis: { type: "string" },
         cluster: { type: "string" },
         nodes: { type: "string" },
+        "redis-user": { type: "string" },
+        "redis-password-file": { type: "string" },
+        "redis-tls-ca": { type: "string" },
+        "redis-tls-cert": { type: "string" },
+        "redis-tls-key": { type: "string" },
+        "redis-tls-servername": { type: "string" },
         command: { type: "string", short: "c" },
         "session-timeout-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -115,7 +132,7 @@ export async function shellCommand(args: readonly string[], io: CliIo): Promise<
   const target = resolveShellTarget(values, io.env);
   const client = await connectClient({
     cluster: target.cluster,
-    redis: target.redisUrl,
+    redis: clientRedisOptions(target.redisUrl, target.redisAuth),
     nodes: target.nodes,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
   });

@@ -10,11 +10,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { RedisAuthFailed, RedisCredentialsUnusable, checkRedisCredentials, loadRedisAuth, redactRedisUrl, type RedisAuthFiles } from "@corral/actors";
 import { processAlive, readEnsembleFile, removeEnsembleFile, writeEnsembleFile, type EnsembleRecord } from "../ensemble-file.js";
-import { ExitCode, NoLeader, NoRedisAvailable, StartFailed, UsageError, isCliError } from "../errors.js";
+import { ConfigError, ExitCode, NoLeader, NoRedisAvailable, StartFailed, UsageError, isCliError } from "../errors.js";
 import { ensureClusterKeyFile } from "../cluster-key.js";
 import { connectClient } from "../late-bound.js";
-import { findRedisServer, freePort, redisReachable, startLocalRedis, type LocalRedis } from "../redis-local.js";
+import { clientRedisOptions, findRedisServer, freePort, redisAuthFromFlags, startLocalRedis, type LocalRedis } from "../redis-local.js";
 import { ensembleStatus, formatStatusTable, type EnsembleStatus } from "../status.js";
 import { interactiveShell } from "./shell.js";
 import type { CliIo } from "../cli-io.js";
@@ -22,7 +23,12 @@ import type { CliIo } from "../cli-io.js";
 export const UP_USAGE = `usage: corral up [--nodes N] [--redis URL] [--data DIR] [--cluster NAME] [--no-shell] [--in-memory]
 
   --nodes N            node processes (1-7, default 3)
-  --redis URL          use this Redis (default: start redis-server on a free port)
+  --redis URL          use this Redis (default: start redis-server on a free port, with a random password in
+                       <DIR>/redis.password and an ACL user limited to the cluster's keys); no password in the URL
+  --redis-user NAME, --redis-password-file FILE, --redis-tls-ca FILE, --redis-tls-cert FILE,
+  --redis-tls-key FILE, --redis-tls-servername NAME
+                       credentials and TLS for --redis, handed to every node (as \`corral node\`; also
+                       CORRAL_REDIS_USER, CORRAL_REDIS_PASSWORD_FILE, CORRAL_REDIS_TLS_CA ...)
   --data DIR           node state (<DIR>/<id>/), logs (<DIR>/logs/) and ensemble.json (default .corral)
   --cluster NAME       cluster name (default local)
   --no-shell           do not open the shell; show a live status line until Ctrl-C / SIGTERM
@@ -33,12 +39,34 @@ export const UP_USAGE = `usage: corral up [--nodes N] [--redis URL] [--data DIR]
 export interface UpFlags {
   readonly nodes: number;
   readonly redis: string | undefined;
+  /** Credentials and TLS files for --redis (paths; the password stays in its file). */
+  readonly redisAuth: RedisAuthFiles;
   readonly dataDir: string;
   readonly cluster: string;
   readonly shell: boolean;
   readonly inMemory: boolean;
   readonly leaderTimeoutMs: number;
   readonly logLevel: string;
+}
+
+function redisUrlCarriesPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** The node flags for a Redis's credentials and TLS files (paths only). */
+export function redisAuthArgs(auth: RedisAuthFiles): string[] {
+  const args: string[] = [];
+  if (auth.user !== undefined) args.push("--redis-user", auth.user);
+  if (auth.passwordFile !== undefined) args.push("--redis-password-file", auth.passwordFile);
+  if (auth.tlsCaFile !== undefined) args.push("--redis-tls-ca", auth.tlsCaFile);
+  if (auth.tlsCertFile !== undefined) args.push("--redis-tls-cert", auth.tlsCertFile);
+  if (auth.tlsKeyFile !== undefined) args.push("--redis-tls-key", auth.tlsKeyFile);
+  if (auth.tlsServername !== undefined) args.push("--redis-tls-servername", auth.tlsServername);
+  return args;
 }
 
 export function parseUpArgs(args: readonly string[], env: NodeJS.ProcessEnv): UpFlags | "help" {
@@ -49,6 +77,12 @@ export function parseUpArgs(args: readonly string[], env: NodeJS.ProcessEnv): Up
       options: {
         nodes: { type: "string" },
         redis: { type: "string" },
+        "redis-user": { type: "string" },
+        "redis-password-file": { type: "string" },
+        "redis-tls-ca": { type: "string" },
+        "redis-tls-cert": { type: "string" },
+        "redis-tls-key": { type: "string" },
+        "redis-tls-servername": { type: "string" },
         data: { type: "string" },
         cluster: { type: "string" },
         "no-shell": { type: "boolean" },
@@ -73,9 +107,15 @@ export function parseUpArgs(args: readonly string[], env: NodeJS.ProcessEnv): Up
   const redis = values.redis ?? env["CORRAL_REDIS"];
   if (redis !== undefined && !/^rediss?:\/\/[^/]/.test(redis)) throw new UsageError(`--redis: "${redis}" is not a redis://host:port URL`, "up");
   if (values["in-memory"] === true && redis !== undefined) throw new UsageError("--in-memory and --redis exclude each other", "up");
+  if (redis !== undefined && redis !== "" && redisUrlCarriesPassword(redis)) {
+    throw new UsageError("--redis: the URL carries a password; put it in a file and give --redis-password-file FILE (it would be on every node's command line)", "up");
+  }
+  const redisAuth = redisAuthFromFlags(values, env, (file) => resolve(file));
+  if (Object.keys(redisAuth).length > 0 && (redis === undefined || redis === "")) throw new UsageError("--redis-user, --redis-password-file and --redis-tls-* apply to a Redis given with --redis", "up");
   return {
     nodes,
     redis: redis === "" ? undefined : redis,
+    redisAuth: redisAuth as RedisAuthFiles,
     dataDir: values.data ?? env["CORRAL_DATA"] ?? ".corral",
     cluster,
     shell: values["no-shell"] !== true,
@@ -88,6 +128,8 @@ export function parseUpArgs(args: readonly string[], env: NodeJS.ProcessEnv): Up
 interface RunningNode {
   readonly id: string;
   readonly adminUrl: string;
+  /** The node's ZooKeeper-wire client port, 127.0.0.1:port. */
+  readonly clientAddress: string;
   readonly child: ChildProcess;
   readonly logFile: string;
   readonly exited: Promise<void>;
@@ -101,7 +143,7 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redisUrl: string, adminPort: number, mainScript: string): RunningNode {
+function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redis: AcquiredRedis, adminPort: number, clientPort: number, mainScript: string): RunningNode {
   const dataDir = resolve(flags.dataDir);
   mkdirSync(join(dataDir, id), { recursive: true, mode: 0o700 });
   mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
@@ -116,11 +158,14 @@ function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redisUr
     "--id", id,
     "--peers", peers.join(","),
     "--cluster", flags.cluster,
-    "--redis", redisUrl,
+    "--redis", redis.url,
+    ...redisAuthArgs(redis.auth),
     "--cluster-key-file", clusterKeyFile,
     "--data", join(dataDir, id),
     "--admin-port", String(adminPort),
     "--admin-host", "127.0.0.1",
+    "--client-port", String(clientPort),
+    "--client-host", "127.0.0.1",
     "--log-level", flags.logLevel,
     "--stop-on-stdin-close",
   ];
@@ -133,7 +178,7 @@ function spawnNode(id: string, peers: readonly string[], flags: UpFlags, redisUr
     child.once("exit", () => resolveExit());
     child.once("error", () => resolveExit());
   });
-  return { id, adminUrl: `http://127.0.0.1:${adminPort}`, child, logFile, exited };
+  return { id, adminUrl: `http://127.0.0.1:${adminPort}`, clientAddress: `127.0.0.1:${clientPort}`, child, logFile, exited };
 }
 
 function running(node: RunningNode): boolean {
@@ -162,15 +207,30 @@ async function waitForLeader(nodes: readonly RunningNode[], timeoutMs: number): 
   }
 }
 
-async function acquireRedis(flags: UpFlags, io: CliIo): Promise<{ url: string; local: LocalRedis | undefined }> {
+interface AcquiredRedis {
+  readonly url: string;
+  /** User and files every node and client of this ensemble authenticates with. */
+  readonly auth: RedisAuthFiles;
+  readonly local: LocalRedis | undefined;
+}
+
+async function acquireRedis(flags: UpFlags, io: CliIo): Promise<AcquiredRedis> {
   if (flags.redis !== undefined) {
-    if (!(await redisReachable(flags.redis))) throw new NoRedisAvailable(`${flags.redis} does not answer PING`);
-    return { url: flags.redis, local: undefined };
+    try {
+      const loaded = loadRedisAuth(flags.redis, flags.redisAuth);
+      for (const warning of loaded.warnings) io.stderr.write(`corral up: warning: ${warning}\n`);
+      if ((await checkRedisCredentials(flags.redis, loaded.options)) !== "ok") throw new NoRedisAvailable(`${redactRedisUrl(flags.redis)} does not answer PING`);
+    } catch (error) {
+      if (error instanceof RedisCredentialsUnusable) throw new ConfigError(`--redis ${error.field}`, error.message, { cause: error });
+      if (error instanceof RedisAuthFailed) throw new ConfigError("--redis", error.message, { cause: error });
+      throw error;
+    }
+    return { url: flags.redis, auth: flags.redisAuth, local: undefined };
   }
   const binary = findRedisServer(io.env);
   if (binary === undefined) throw new NoRedisAvailable("no --redis given and no redis-server on PATH");
-  const local = await startLocalRedis(binary);
-  return { url: local.url, local };
+  const local = await startLocalRedis(binary, { dataDir: resolve(flags.dataDir), cluster: flags.cluster });
+  return { url: local.url, auth: { user: local.user, passwordFile: local.passwordFile }, local };
 }
 
 /** A status line for --no-shell: one line, rewritten in place on a terminal. */
@@ -216,7 +276,7 @@ async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say:
     if (error._tag === "EnsembleFileInvalid") removeEnsembleFile(flags.dataDir);
   }
 
-  let redis: { url: string; local: LocalRedis | undefined };
+  let redis: AcquiredRedis;
   try {
     redis = await acquireRedis(flags, io);
   } catch (error) {
@@ -244,8 +304,10 @@ async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say:
   process.once("SIGHUP", onSignal);
 
   try {
-    say(`corral up: ${flags.nodes} node(s), cluster ${flags.cluster}, Redis ${redis.url}${redis.local === undefined ? "" : " (started here)"}, data ${resolve(flags.dataDir)}`);
-    for (const id of ids) nodes.push(spawnNode(id, ids, flags, redis.url, await freePort(), mainScript));
+    const redisShown = redactRedisUrl(redis.url);
+    say(`corral up: ${flags.nodes} node(s), cluster ${flags.cluster}, Redis ${redisShown}${redis.local === undefined ? "" : " (started here, user corral, password in redis.password)"}, data ${resolve(flags.dataDir)}`);
+    // Free loopback ports per node: several ensembles (and a ZooKeeper on 2181) may run side by side.
+    for (const id of ids) nodes.push(spawnNode(id, ids, flags, redis, await freePort(), await freePort(), mainScript));
     const status = await Promise.race([waitForLeader(nodes, flags.leaderTimeoutMs), signalledPromise.then(() => undefined)]);
     if (status === undefined) return ExitCode.Ok;
 
@@ -253,7 +315,8 @@ async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say:
       version: 1,
       cluster: flags.cluster,
       redisUrl: redis.url,
-      nodes: nodes.map((node) => ({ id: node.id, adminUrl: node.adminUrl, pid: node.child.pid ?? 0 })),
+      ...(Object.keys(redis.auth).length === 0 ? {} : { redisAuth: redis.auth }),
+      nodes: nodes.map((node) => ({ id: node.id, adminUrl: node.adminUrl, pid: node.child.pid ?? 0, clientAddress: node.clientAddress })),
       upPid: process.pid,
       redisPid: redis.local?.pid ?? null,
       startedAt: new Date().toISOString(),
@@ -262,15 +325,16 @@ async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say:
     for (const line of formatStatusTable(status)) say(line);
     say("");
     say(`  cluster   ${flags.cluster}`);
-    say(`  redis     ${redis.url}`);
-    for (const node of nodes) say(`  ${node.id.padEnd(9)} ${node.adminUrl}/status   log ${node.logFile}`);
+    say(`  redis     ${redisShown}${redis.auth.user === undefined ? "" : ` (user ${redis.auth.user})`}`);
+    for (const node of nodes) say(`  ${node.id.padEnd(9)} ${node.adminUrl}/status   client ${node.clientAddress}   log ${node.logFile}`);
+    say(`  zookeeper ${nodes.map((node) => node.clientAddress).join(",")}    (ZooKeeper connect string: kazoo, Curator, zkCli.sh -server ...)`);
     say(`  record    ${file}`);
-    say(`  shell     pnpm corral shell --data ${flags.dataDir}    (or: --redis ${redis.url} --cluster ${flags.cluster})`);
+    say(`  shell     pnpm corral shell --data ${flags.dataDir}    (or: --redis ${redisShown} --cluster ${flags.cluster} --nodes ${ids.join(",")}${redisAuthArgs(redis.auth).map((arg) => ` ${arg}`).join("")})`);
     say(`  status    pnpm corral status --data ${flags.dataDir}`);
     say("");
 
     if (flags.shell) {
-      const client = await connectClient({ cluster: flags.cluster, redis: redis.url, nodes: ids });
+      const client = await connectClient({ cluster: flags.cluster, redis: clientRedisOptions(redis.url, redis.auth), nodes: ids });
       try {
         await Promise.race([
           interactiveShell(client, { redisUrl: redis.url, cluster: flags.cluster, nodes: ids, admin: record.nodes, dataDir: flags.dataDir }, io),

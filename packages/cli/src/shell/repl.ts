@@ -4,7 +4,7 @@
  * interpreter. Ctrl-D or `quit` leaves; Ctrl-C clears the line, a second
  * Ctrl-C on an empty line leaves.
  */
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -86,6 +86,8 @@ function saveHistoryLine(file: string, line: string, size: number): void {
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     appendFileSync(file, `${line}\n`, { mode: HISTORY_FILE_MODE });
+    // The mode above applies only when the file is created: tighten one left by an older version (e.g. 0644).
+    chmodSync(file, HISTORY_FILE_MODE);
     const lines = readFileSync(file, "utf8").split("\n").filter((each) => each !== "");
     // Trim rarely: only when the file is well past its bound.
     if (lines.length > size * 2) writeFileSync(file, `${lines.slice(-size).join("\n")}\n`, { mode: HISTORY_FILE_MODE });
