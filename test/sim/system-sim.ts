@@ -13,7 +13,7 @@
  * for linearizability, watch logs for watch semantics and the resource log for
  * fencing.
  */
-import { SeededRandom, enableBuggify, type Random } from "@corral/actors";
+import { SeededRandom, enableBuggify, type ExecutorMode, type Random } from "@corral/actors";
 import { Adversary } from "./adversary.js";
 import { CorralClient } from "@corral/client";
 import { FencedResource as RecipeFencedResource, Mutex } from "@corral/recipes";
@@ -82,6 +82,13 @@ export interface SystemSimOptions {
   readonly plantedBug?: PlantedBug;
   /** Only these fault kinds may be drawn (default: all). */
   readonly faultKinds?: readonly FaultKind[];
+  /**
+   * How actor-system drains are placed in time (issue 15): "interleaved"
+   * delays each drain by a seeded 0..drainDelayMsMax ms so timers fire
+   * between drains of one backlog, as live (a timer can meet a full mailbox).
+   * Default: instant (every earlier seed replays unchanged).
+   */
+  readonly executorMode?: ExecutorMode;
 }
 
 export interface SystemSimResult {
@@ -466,6 +473,7 @@ export async function runSystemSim(options: SystemSimOptions): Promise<SystemSim
       },
       onFatal: (nodeId, error) => violations.add("crash", `${nodeId} stopped itself: ${error instanceof Error ? error.message : String(error)}`),
     });
+    if (options.executorMode !== undefined) ensemble.sim.setExecutorMode(options.executorMode);
     const sim = ensemble;
     const context: Context = {
       ensemble,

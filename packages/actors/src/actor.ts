@@ -15,6 +15,28 @@ export function formatAddress(address: Address): string {
 }
 
 /**
+ * What became of a send (`offer`), as data. Only `sent` means the message was
+ * accepted; remote delivery stays best-effort after that. Every other outcome
+ * is counted in `ActorSystem.stats()`.
+ */
+export const SendOutcome = {
+  sent: "sent",
+  /** The destination's mailbox is at its ordinary bound (backpressure: the sender may retry later). */
+  mailboxFull: "mailboxFull",
+  /** No such local actor (never spawned, or stopped). */
+  unknownActor: "unknownActor",
+  /** The sender is stopped or the system has shut down. */
+  stopped: "stopped",
+  /** Remote: no codec for the destination actor. */
+  noCodec: "noCodec",
+  /** Remote: the encoded frame exceeds maxFrameBytes. */
+  frameTooLarge: "frameTooLarge",
+  /** Remote: no network endpoint attached. */
+  noEndpoint: "noEndpoint",
+} as const;
+export type SendOutcome = (typeof SendOutcome)[keyof typeof SendOutcome];
+
+/**
  * What an actor may do while handling a message. Everything non-deterministic
  * (time, randomness, timers) comes through here, never from globals.
  */
@@ -25,9 +47,28 @@ export interface ActorContext<M> {
    * dropped locally (full mailbox, unknown local actor, no codec, frame too
    * large, no network); every drop is counted in `system.stats()` and logged.
    * true means "accepted": remote delivery stays best-effort.
+   *
+   * A send to `self` is never refused for a full mailbox: it may use the
+   * mailbox's reserve (see ActorSystemOptions.reservedCapacity); if even the
+   * reserve is used up, MailboxReserveExhausted is fatal (thrown).
    */
   send<N>(to: Address | ActorRef<N>, message: N): boolean;
-  /** (Re)arm the named timer: after `delayMs`, `message` is delivered to this actor's mailbox. */
+  /** `send` with its outcome as data (SendOutcome). */
+  offer<N>(to: Address | ActorRef<N>, message: N): SendOutcome;
+  /**
+   * For a local message the destination's progress depends on (a feed that
+   * must not be lost): it may use the destination's reserve like a self-send,
+   * and when even the reserve is used up it is fatal (MailboxReserveExhausted
+   * thrown after the destination is stopped), never a silent drop. Local
+   * addresses only (a remote one is an InvariantViolation). Returns `sent`, or
+   * `unknownActor` / `stopped` when the destination or the system is gone.
+   */
+  sendCritical<N>(to: Address | ActorRef<N>, message: N): SendOutcome;
+  /**
+   * (Re)arm the named timer: after `delayMs`, `message` is delivered to this
+   * actor's mailbox. A firing is never refused for a full mailbox (it uses the
+   * reserve, like a self-send).
+   */
   setTimer(name: string, delayMs: number, message: M): void;
   /** Cancel the named timer; a no-op if it is not armed. */
   cancelTimer(name: string): void;

@@ -41,6 +41,29 @@ export class TimerLimitExceeded extends Error {
   }
 }
 
+/**
+ * A message the destination's progress depends on (a self-send, a timer
+ * firing, a `sendCritical` feed) could not be queued: the mailbox's reserve
+ * above its ordinary bound is used up too. Only a runaway actor can get
+ * here, so it is fatal: the destination is stopped, the failure counted and
+ * logged at fatal, the system's `onFatal` told, and (failure policy "throw")
+ * this error thrown so the process crashes for its supervisor to see.
+ */
+export class MailboxReserveExhausted extends Error {
+  readonly _tag = "MailboxReserveExhausted";
+  readonly code = "MAILBOX_RESERVE_EXHAUSTED";
+  constructor(
+    readonly actor: string,
+    /** What could not be queued: a send to self, a timer firing, or a critical local feed from another actor. */
+    readonly source: "self" | "timer" | "critical",
+    readonly mailboxCapacity: number,
+    readonly reservedCapacity: number,
+  ) {
+    super(`actor ${actor}: mailbox full including its reserve (${mailboxCapacity} + ${reservedCapacity}); a ${source} message was not queued`);
+    this.name = "MailboxReserveExhausted";
+  }
+}
+
 /** An actor with this name already runs on this node. */
 export class ActorNameTaken extends Error {
   readonly _tag = "ActorNameTaken";

@@ -15,6 +15,7 @@ export {
   ChannelReset,
   ChannelFull,
   ChannelClosed,
+  MailboxReserveExhausted,
 } from "./errors.js";
 export type { ChannelFailure } from "./errors.js";
 export { BoundedQueue } from "./bounded-queue.js";
@@ -24,10 +25,10 @@ export { LiveClock } from "./clock-live.js";
 export { createLogger, nullLogger, memoryLogger } from "./logger.js";
 export type { CreateLoggerOptions, LogLevel, LogRecord, MemoryLogger } from "./logger.js";
 export { SimScheduler, DEFAULT_MAX_PENDING_EVENTS } from "./sim-scheduler.js";
-export type { SimSchedulerOptions, NodeClockOptions, SimEventHandle } from "./sim-scheduler.js";
+export type { SimSchedulerOptions, NodeClockOptions, SimEventHandle, ExecutorMode } from "./sim-scheduler.js";
 
 export type { Address, ActorContext, ActorRef, Behaviour } from "./actor.js";
-export { sameAddress, formatAddress } from "./actor.js";
+export { sameAddress, formatAddress, SendOutcome } from "./actor.js";
 export { ActorSystem } from "./actor-system.js";
 export type { ActorSystemOptions, ActorSystemStats } from "./actor-system.js";
 

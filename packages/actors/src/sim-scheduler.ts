@@ -23,7 +23,25 @@ export interface SimSchedulerOptions {
   readonly maxEventsPerInstant?: number;
   /** Wall-clock origin (ms since epoch) reported by the simulated clocks' wallNow(). */
   readonly wallOriginMs?: number;
+  /** How `schedule` (the actor systems' executor) places tasks in time; default "instant" (see ExecutorMode). */
+  readonly executorMode?: ExecutorMode;
 }
+
+/**
+ * Where `schedule` puts an executor task (an actor system's mailbox drain).
+ *
+ * - `instant` (default): at the current virtual time, after work already
+ *   queued for it. A backlog drains completely before time moves, so a timer
+ *   never fires between two drains of one backlog.
+ * - `interleaved`: after a seeded delay in [0, drainDelayMsMax] ms, never
+ *   before an earlier task (tasks stay FIFO, like setImmediate). Timers that
+ *   fall due meanwhile fire between drains, as they do live, where a drain
+ *   takes real time and the event loop runs due timers before the next
+ *   setImmediate task: a timer can meet a mailbox that a flood has filled.
+ *   The delays come from a stream of their own (seed-derived), so switching
+ *   the mode on shifts no other random decision of the run.
+ */
+export type ExecutorMode = { readonly kind: "instant" } | { readonly kind: "interleaved"; readonly drainDelayMsMax: number };
 
 export interface NodeClockOptions {
   /** Clock rate error in parts per million: +100 runs 0.01% fast. Must be > -1e6. */
@@ -56,6 +74,11 @@ export class SimScheduler {
   readonly wallOriginMs: number;
   readonly maxEventsPerInstant: number;
   private eventsThisInstant = 0;
+  private executorMode: ExecutorMode = { kind: "instant" };
+  /** The interleaved mode's delays; created on first use so the instant mode draws nothing. */
+  private executorRandom: SeededRandom | undefined;
+  /** The latest time an executor task was placed at (interleaved tasks stay FIFO). */
+  private lastExecutorTime = 0;
 
   private currentTime = 0;
   private nextSeq = 0;
@@ -75,6 +98,20 @@ export class SimScheduler {
     this.wallOriginMs = options.wallOriginMs ?? DEFAULT_WALL_ORIGIN_MS;
     this.maxEventsPerInstant = options.maxEventsPerInstant ?? 10_000_000;
     invariant(this.maxPendingEvents > 0, "maxPendingEvents must be positive");
+    if (options.executorMode !== undefined) this.setExecutorMode(options.executorMode);
+  }
+
+  /** Switch how executor tasks are placed in time (see ExecutorMode); affects tasks scheduled from now on. */
+  setExecutorMode(mode: ExecutorMode): void {
+    if (mode.kind === "interleaved") {
+      invariant(Number.isFinite(mode.drainDelayMsMax) && mode.drainDelayMsMax >= 0, `sim: drainDelayMsMax must be finite and >= 0, got ${mode.drainDelayMsMax}`);
+      this.executorRandom ??= new SeededRandom((this.seed ^ 0xd4a1e5) >>> 0);
+    }
+    this.executorMode = mode;
+  }
+
+  get currentExecutorMode(): ExecutorMode {
+    return this.executorMode;
   }
 
   /** Virtual milliseconds since the start of the simulation. */
@@ -109,9 +146,21 @@ export class SimScheduler {
     return { id: event.seq };
   }
 
-  /** Run `fn` at the current virtual time, after work already queued for this time. The actor systems' executor. */
+  /**
+   * The actor systems' executor. Instant mode: run `fn` at the current virtual
+   * time, after work already queued for it. Interleaved mode: after a seeded
+   * delay, never before a task scheduled earlier (see ExecutorMode).
+   */
   schedule = (fn: () => void): void => {
-    this.at(this.currentTime, "exec", fn);
+    const mode = this.executorMode;
+    if (mode.kind === "instant") {
+      this.at(this.currentTime, "exec", fn);
+      return;
+    }
+    const delayMs = this.executorRandom!.next() * mode.drainDelayMsMax;
+    const time = Math.max(this.currentTime + delayMs, this.lastExecutorTime);
+    this.lastExecutorTime = time;
+    this.at(time, "exec", fn);
   };
 
   /** Cancel a pending event; no-op if it already ran or was cancelled. */

@@ -4,10 +4,17 @@
  * the applied state. Everything it tells the sessions actor goes through ONE
  * local mailbox in order, so a watch event always precedes any answer that
  * reflects the change behind it (DESIGN §1 Watches).
+ *
+ * That feed is critical (issue 15): a lost "applied" would lose results and
+ * watch events, a lost answer would wedge its connection behind it. It goes
+ * with `sendCritical` (the sessions mailbox's reserve takes it when client
+ * traffic has filled the ordinary bound); a feed that still cannot be queued
+ * stops the node. The snapshot hand-off to the raft actor is critical too
+ * (one per snapshotEveryEntries entries).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Behaviour } from "@corral/actors";
-import { buggify } from "@corral/actors";
+import type { ActorContext, Behaviour } from "@corral/actors";
+import { SendOutcome, buggify } from "@corral/actors";
 import { EntryType, type Entry } from "@corral/consensus";
 import {
   CorralCode,
@@ -188,9 +195,17 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
 
   const minIndexOf = (request: Waiting): number => (request.type === "attach" ? request.lastZxidSeen : request.minIndex);
 
-  const serveOrWait = (context: Parameters<Behaviour<ApplierMessage>["receive"]>[0], request: Waiting): void => {
+  /** To the sessions actor, never lost: queued (into its reserve if need be) or the node stops. */
+  const feed = (context: ActorContext<ApplierMessage>, message: SessionsFeed): void => {
+    const outcome = context.sendCritical<SessionsFeed>(sessions, message);
+    if (outcome === SendOutcome.sent || outcome === SendOutcome.stopped) return; // stopped: the node is shutting down
+    logFatal({ outcome, feed: message.type }, "the sessions actor cannot take the applier's feed: stopping");
+    throw new NodeInvariantViolation(`applier: feed to the sessions actor not delivered (${outcome})`);
+  };
+
+  const serveOrWait = (context: ActorContext<ApplierMessage>, request: Waiting): void => {
     if (minIndexOf(request) <= applied) {
-      context.send<SessionsFeed>(sessions, serve(request));
+      feed(context, serve(request));
       return;
     }
     if (waiting.length >= config.maxWaitingReads) {
@@ -198,7 +213,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
         request.type === "attach"
           ? { type: "attachResult", conn: request.conn, ok: false, code: CorralCode.TooManyRequests, message: "node is catching up: too many waiting" }
           : { type: "answer", conn: request.conn, xid: request.xid, zxid: applied, result: errorResult(CorralCode.TooManyRequests) };
-      context.send<SessionsFeed>(sessions, answer);
+      feed(context, answer);
       return;
     }
     waiting.push(request);
@@ -217,19 +232,22 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
             applyEntry(entry, items);
           }
           view.appliedIndex = applied;
-          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items });
+          feed(context, { type: "applied", index: applied, items });
           if (waiting.length > 0) {
             const still: Waiting[] = [];
             for (const request of waiting) {
-              if (minIndexOf(request) <= applied) context.send<SessionsFeed>(sessions, serve(request));
+              if (minIndexOf(request) <= applied) feed(context, serve(request));
               else still.push(request);
             }
             waiting = still;
           }
           if (config.snapshotEveryEntries > 0 && (applied - lastSnapshotIndex >= config.snapshotEveryEntries || (applied > lastSnapshotIndex && buggify("applier.force-snapshot") /* BUGGIFY (simulation only): an early snapshot + compaction */))) {
-            lastSnapshotIndex = applied;
-            view.counters.snapshotsTaken++;
-            context.send<RaftActorMessage<never>>({ node: self, actor: ActorName.raft }, { type: "snapshot", index: applied, data: tree.snapshot() });
+            // Critical (one per snapshotEveryEntries, so it cannot flood the reserve): offering it again after a
+            // refusal would serialize the whole tree on every apply while the raft mailbox stays full.
+            if (context.sendCritical<RaftActorMessage<never>>({ node: self, actor: ActorName.raft }, { type: "snapshot", index: applied, data: tree.snapshot() }) === SendOutcome.sent) {
+              lastSnapshotIndex = applied;
+              view.counters.snapshotsTaken++;
+            }
           }
           break;
         }
@@ -244,11 +262,11 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
           view.appliedIndex = applied;
           const items: AppliedItem[] = restored.events.map((fired) => ({ kind: "event", sessionId: fired.sessionId, event: fired.event }));
           for (const sessionId of restored.closedSessions) items.push({ kind: "sessionClosed", sessionId, expired: true });
-          context.send<SessionsFeed>(sessions, { type: "applied", index: applied, items });
+          feed(context, { type: "applied", index: applied, items });
           if (waiting.length > 0) {
             const still: Waiting[] = [];
             for (const request of waiting) {
-              if (minIndexOf(request) <= applied) context.send<SessionsFeed>(sessions, serve(request));
+              if (minIndexOf(request) <= applied) feed(context, serve(request));
               else still.push(request);
             }
             waiting = still;
@@ -269,7 +287,7 @@ export function applierActor(options: ApplierOptions): Behaviour<ApplierMessage>
             const failure = tree.removeWatches(message.sessionId, message.op.path, message.op.watcherType);
             result = failure === undefined ? { type: "removeWatches" } : errorResult(failure, message.op.path);
           }
-          context.send<SessionsFeed>(sessions, { type: "answer", conn: message.conn, xid: message.xid, zxid: applied, result });
+          feed(context, { type: "answer", conn: message.conn, xid: message.xid, zxid: applied, result });
           break;
         }
         case "dropWatches":

@@ -173,6 +173,8 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
     onChannelFrame: (from, payload) => {
       handles.sessions?.tell({ type: "frame", from, payload });
     },
+    // A mailbox whose reserve is used up (a self-send, timer or critical feed could not be queued) stops the node cleanly.
+    onFatal: (error) => fatal(error),
   });
 
   const fatal = (error: unknown): void => {
@@ -262,6 +264,8 @@ export async function createNode(input: Partial<NodeConfig> & Pick<NodeConfig, "
       random: env.random,
       view,
       onFatal: fatal,
+      // Read-index contexts carry this process's incarnation: a late reply to a previous incarnation's ref is dropped.
+      incarnation: env.peerAuth.epoch,
       ...(raftFactory.checkBounds === undefined ? {} : { checkBounds: raftFactory.checkBounds }),
     }),
   );

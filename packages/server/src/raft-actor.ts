@@ -6,14 +6,29 @@
  * stamped with its wall time; otherwise it forwards them to the leader. The
  * senders re-send until they see the result applied, so a lost forward or a
  * proposal lost in a leader change costs only a retry.
+ *
+ * What may be lost and what may not (issue 15): peer messages, forwards,
+ * read-index requests and replies are best-effort (Raft and the senders'
+ * retries cover a loss; a refusal is counted by the actor system). What the
+ * node's progress depends on is never silently lost: `tick`, `drive`,
+ * `persisted` and `storageFailed` go to self (a timer or a self-send: the
+ * mailbox's reserve takes them however full it is), the applier's feed
+ * (`apply`, `restore`) is a critical send, and if even a reserve is used up
+ * the node stops (onFatal) rather than wedge.
+ *
+ * Read-index contexts name this process's incarnation (`incarnation`): refs
+ * restart at 1 in every process, so a reply for the previous incarnation's
+ * ref R, delivered late after a restart, would otherwise satisfy the new
+ * incarnation's read R with an index from before the restart (a stale
+ * linearizable read). A reply for another incarnation is dropped and counted.
  */
 import type { ActorContext, Behaviour, Clock, Codec, Random } from "@corral/actors";
-import { DecodeFailure, buggify } from "@corral/actors";
+import { DecodeFailure, SendOutcome, buggify } from "@corral/actors";
 import type { DurableLog, Entry, HardState, Snapshot } from "@corral/consensus";
 import { decodeTxn, encodeTxn, isDecodeError, type Txn } from "@corral/protocol";
 import type { NodeConfig } from "./config.js";
 import { EntryRefused, encodeCheckedEntryData, type EntryData } from "./entry-data.js";
-import { describeError } from "./errors.js";
+import { NodeInvariantViolation, describeError } from "./errors.js";
 import { ActorName, type NodeView } from "./node-view.js";
 import type { RaftCore, RoutedMessage } from "./ports.js";
 
@@ -32,10 +47,14 @@ export type RaftActorMessage<M> =
   | { readonly type: "propose"; readonly commands: readonly Command[] }
   /** Local: find the read index; the answer goes to the local sessions actor. */
   | { readonly type: "readIndex"; readonly ref: number }
-  /** From a follower: find the read index for it. */
-  | { readonly type: "readIndexRequest"; readonly ref: number }
-  /** From the leader: the read index for a local request. */
-  | { readonly type: "readIndexResult"; readonly ref: number; readonly index: number }
+  /**
+   * From a follower: find the read index for it. `incarnation`: the
+   * follower's (echoed in the result); absent only from a node that predates
+   * incarnation tags (its result then carries none either).
+   */
+  | { readonly type: "readIndexRequest"; readonly ref: number; readonly incarnation?: number }
+  /** From the leader: the read index for a local request of the incarnation named. */
+  | { readonly type: "readIndexResult"; readonly ref: number; readonly index: number; readonly incarnation?: number }
   | { readonly type: "transferLeadership"; readonly to?: string }
   | { readonly type: "snapshot"; readonly index: number; readonly data: Uint8Array }
   /** Local, to self: carry out the Readys of everything received before it (see `scheduleDrive`). */
@@ -62,12 +81,26 @@ export interface RaftActorOptions<M extends RoutedMessage> {
   readonly onFatal: (error: unknown) => void;
   /** The core's bound check for peer messages (RaftCoreFactory.checkBounds). */
   readonly checkBounds?: (message: M) => { readonly field: string; readonly value: number } | undefined;
+  /**
+   * This process's incarnation (the node's persisted incarnation epoch: it
+   * grows at every start), carried in read-index contexts. Without it a
+   * per-process value is drawn from the wall clock and `random`, which also
+   * differs between incarnations (less strictly: it is not persisted).
+   */
+  readonly incarnation?: number;
 }
+
+/** The largest incarnation a read-index context may carry on the wire. */
+const MAX_INCARNATION = Number.MAX_SAFE_INTEGER;
 
 export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>): Behaviour<RaftActorMessage<M>> {
   const { config, core, durableLog, clock, view } = options;
   const random = options.random.fork("session-ids");
   const self = config.nodeId;
+  const incarnation = options.incarnation ?? (Math.floor(clock.wallNow()) % 2 ** 42) * 1024 + options.random.fork("incarnation").int(1024);
+  if (!Number.isSafeInteger(incarnation) || incarnation < 0) throw new NodeInvariantViolation(`raft actor: incarnation must be a safe non-negative integer, got ${incarnation}`);
+  /** Read-index replies dropped because they answer another incarnation's request. */
+  let staleReadIndexReplies = 0;
   let persisting = false;
   let persistToken = 0;
   let pendingReady: ReturnType<RaftCore<M>["ready"]> | undefined;
@@ -178,22 +211,72 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
     if (forwardBuffer.length >= MAX_COMMANDS_PER_MESSAGE) flushForwards(context);
   };
 
-  const readIndexContext = (node: string, ref: number): Uint8Array => new TextEncoder().encode(`${node}\u0000${ref}`);
+  /** `node NUL incarnation NUL ref`; the incarnation is empty for a request from a node without tags. */
+  const readIndexContext = (node: string, requestIncarnation: number | undefined, ref: number): Uint8Array =>
+    new TextEncoder().encode(`${node}\u0000${requestIncarnation ?? ""}\u0000${ref}`);
+
+  const dropStaleReply = (context: ActorContext<RaftActorMessage<M>>, ref: number, replyIncarnation: number | undefined): void => {
+    const dropped = ++staleReadIndexReplies;
+    if (dropped === 1 || dropped % 1000 === 0) context.logger.info({ ref, incarnation: replyIncarnation ?? null, ours: incarnation, dropped }, "dropped a read-index reply for another incarnation of this node");
+  };
 
   const handleReadStates = (context: ActorContext<RaftActorMessage<M>>, states: readonly { index: number; context: Uint8Array }[]): void => {
     for (const state of states) {
       const text = new TextDecoder().decode(state.context);
-      const separator = text.lastIndexOf("\u0000");
-      const node = text.slice(0, separator);
-      const ref = Number(text.slice(separator + 1));
-      if (separator < 0 || !Number.isSafeInteger(ref)) continue;
-      if (node === self) context.send({ node: self, actor: ActorName.sessions }, { type: "readIndexDone", ref, index: state.index });
-      else context.send<RaftActorMessage<M>>({ node, actor: ActorName.raft }, { type: "readIndexResult", ref, index: state.index });
+      const refAt = text.lastIndexOf("\u0000");
+      const incarnationAt = refAt > 0 ? text.lastIndexOf("\u0000", refAt - 1) : -1;
+      if (incarnationAt < 0) continue;
+      const node = text.slice(0, incarnationAt);
+      const incarnationText = text.slice(incarnationAt + 1, refAt);
+      const requestIncarnation = incarnationText === "" ? undefined : Number(incarnationText);
+      const ref = Number(text.slice(refAt + 1));
+      if (!Number.isSafeInteger(ref) || (requestIncarnation !== undefined && !Number.isSafeInteger(requestIncarnation))) continue;
+      if (node === self) {
+        // Contexts live only in this process's core, so this holds by construction; checked all the same.
+        if (requestIncarnation !== incarnation) dropStaleReply(context, ref, requestIncarnation);
+        else context.send({ node: self, actor: ActorName.sessions }, { type: "readIndexDone", ref, index: state.index });
+      } else {
+        const result: RaftActorMessage<M> =
+          requestIncarnation === undefined ? { type: "readIndexResult", ref, index: state.index } : { type: "readIndexResult", ref, index: state.index, incarnation: requestIncarnation };
+        context.send<RaftActorMessage<M>>({ node, actor: ActorName.raft }, result);
+      }
     }
   };
 
+  /**
+   * A feed the node cannot lose: to the applier (critical: it may use the
+   * applier's mailbox reserve) or to self from a storage callback (a
+   * self-send). If it still cannot be queued the node stops: a lost `apply`
+   * would leave the tree behind for good, a lost `persisted` would stop
+   * every later batch, a lost `storageFailed` would keep a node with a
+   * failed disk running.
+   */
+  const mustDeliver = (context: ActorContext<RaftActorMessage<M>>, what: string, send: () => SendOutcome): void => {
+    let outcome: SendOutcome;
+    try {
+      outcome = send();
+    } catch (error) {
+      options.onFatal(error);
+      throw error;
+    }
+    if (outcome === SendOutcome.sent || outcome === SendOutcome.stopped) return; // stopped: the node is shutting down
+    const error = new NodeInvariantViolation(`raft actor: ${what} could not be delivered (${outcome})`);
+    context.logger.fatal({ what, outcome }, "a message the node's progress depends on could not be delivered: stopping the node");
+    options.onFatal(error);
+  };
+
   const applyCommitted = (context: ActorContext<RaftActorMessage<M>>, entries: readonly Entry[]): void => {
-    if (entries.length > 0) context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "apply", entries });
+    if (entries.length === 0) return;
+    mustDeliver(context, "apply", () => context.sendCritical<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "apply", entries }));
+  };
+
+  /** From a storage promise's callback (outside any receive): a self-send, which the mailbox reserve always takes. */
+  const reportStorage = (context: ActorContext<RaftActorMessage<M>>, message: Extract<RaftActorMessage<M>, { type: "persisted" | "storageFailed" }>): void => {
+    try {
+      mustDeliver(context, message.type, () => context.offer<RaftActorMessage<M>>(context.self, message));
+    } catch {
+      // Already reported through onFatal; a rejected storage chain must not become an unhandled rejection.
+    }
   };
 
   /**
@@ -231,7 +314,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
       if (durableCommitted > 0) applyCommitted(context, ready.committedEntries.slice(0, durableCommitted));
       if (ready.snapshot !== undefined) {
         const snapshot = ready.snapshot;
-        context.send<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "restore", snapshot });
+        mustDeliver(context, "restore", () => context.sendCritical<ApplierFeed>({ node: self, actor: ActorName.applier }, { type: "restore", snapshot }));
         storage = storage.then(() => durableLog.saveSnapshot(snapshot));
       }
       persisting = true;
@@ -251,10 +334,10 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
               view.counters.fsyncCount++;
               view.counters.fsyncTotalMs += clock.now() - started;
             }
-            context.send<RaftActorMessage<M>>(context.self, { type: "persisted", token });
+            reportStorage(context, { type: "persisted", token });
           },
           (error: unknown) => {
-            context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: describeError(error) });
+            reportStorage(context, { type: "storageFailed", error: describeError(error) });
           },
         );
     }
@@ -270,11 +353,8 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
   const scheduleDrive = (context: ActorContext<RaftActorMessage<M>>): void => {
     if (driveScheduled) return;
     driveScheduled = true;
-    if (!context.send<RaftActorMessage<M>>(context.self, { type: "drive" })) {
-      // Mailbox full: drive now rather than lose the turn's Ready.
-      driveScheduled = false;
-      drive(context);
-    }
+    // A self-send: the mailbox reserve takes it however full the mailbox is (or the actor stops, fatally).
+    if (context.offer<RaftActorMessage<M>>(context.self, { type: "drive" }) !== SendOutcome.sent) driveScheduled = false;
   };
 
   return {
@@ -327,14 +407,21 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
           if (origin === undefined) break;
           view.counters.readIndexRequests++;
           const status = core.basicStatus();
+          // Ours carry this incarnation; a follower's carry the one it sent (none from a node without tags).
+          const requestIncarnation = message.type === "readIndex" ? incarnation : message.incarnation;
           if (status.role === "leader") {
-            core.readIndex(readIndexContext(origin, message.ref));
+            core.readIndex(readIndexContext(origin, requestIncarnation, message.ref));
           } else if (message.type === "readIndex" && status.leader !== null && status.leader !== self) {
-            context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "readIndexRequest", ref: message.ref });
+            context.send<RaftActorMessage<M>>({ node: status.leader, actor: ActorName.raft }, { type: "readIndexRequest", ref: message.ref, incarnation });
           }
           break;
         }
         case "readIndexResult":
+          // Only an answer to this incarnation's request: an earlier process's ref R is not our ref R.
+          if (message.incarnation !== incarnation) {
+            dropStaleReply(context, message.ref, message.incarnation);
+            break;
+          }
           context.send({ node: self, actor: ActorName.sessions }, { type: "readIndexDone", ref: message.ref, index: message.index });
           break;
         case "transferLeadership": {
@@ -351,12 +438,13 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
         case "snapshot": {
           const snapshot = core.compact(message.index, message.data);
           if (snapshot === undefined) break;
-          storage = storage.then(() => durableLog.saveSnapshot(snapshot)).then(
-            () => durableLog.compact(snapshot.meta.index),
-            (error: unknown) => {
-              context.send<RaftActorMessage<M>>(context.self, { type: "storageFailed", error: describeError(error) });
-            },
-          );
+          // A failed snapshot save or compaction is a storage failure like any other (and never an unhandled rejection).
+          storage = storage
+            .then(() => durableLog.saveSnapshot(snapshot))
+            .then(() => durableLog.compact(snapshot.meta.index))
+            .then(undefined, (error: unknown) => {
+              reportStorage(context, { type: "storageFailed", error: describeError(error) });
+            });
           break;
         }
         case "drive":
@@ -376,6 +464,7 @@ export function raftActor<M extends RoutedMessage>(options: RaftActorOptions<M>)
 export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M>> {
   const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u);
   const isRef = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0;
+  const isIncarnation = (u: unknown): u is number => isRef(u) && u <= MAX_INCARNATION;
   const encodeCommand = (command: Command): unknown =>
     command.kind === "txn"
       ? command.origin === undefined
@@ -414,9 +503,11 @@ export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M
         case "propose":
           return { type: "propose", commands: message.commands.map(encodeCommand) };
         case "readIndexRequest":
-          return { type: "readIndexRequest", ref: message.ref };
+          return message.incarnation === undefined ? { type: "readIndexRequest", ref: message.ref } : { type: "readIndexRequest", ref: message.ref, incarnation: message.incarnation };
         case "readIndexResult":
-          return { type: "readIndexResult", ref: message.ref, index: message.index };
+          return message.incarnation === undefined
+            ? { type: "readIndexResult", ref: message.ref, index: message.index }
+            : { type: "readIndexResult", ref: message.ref, index: message.index, incarnation: message.incarnation };
         default:
           throw new TypeError(`raft actor message ${message.type} is local only`);
       }
@@ -440,12 +531,18 @@ export function raftActorCodec<M>(coreCodec: Codec<M>): Codec<RaftActorMessage<M
           }
           return { type: "propose", commands };
         }
-        case "readIndexRequest":
-          return isRef(input["ref"]) ? { type: "readIndexRequest", ref: input["ref"] } : new DecodeFailure("ref");
-        case "readIndexResult":
-          return isRef(input["ref"]) && isRef(input["index"])
-            ? { type: "readIndexResult", ref: input["ref"], index: input["index"] }
-            : new DecodeFailure("readIndexResult fields");
+        case "readIndexRequest": {
+          const incarnation = input["incarnation"];
+          if (!isRef(input["ref"])) return new DecodeFailure("ref");
+          if (incarnation === undefined) return { type: "readIndexRequest", ref: input["ref"] };
+          return isIncarnation(incarnation) ? { type: "readIndexRequest", ref: input["ref"], incarnation } : new DecodeFailure("readIndexRequest incarnation");
+        }
+        case "readIndexResult": {
+          const incarnation = input["incarnation"];
+          if (!isRef(input["ref"]) || !isRef(input["index"])) return new DecodeFailure("readIndexResult fields");
+          if (incarnation === undefined) return { type: "readIndexResult", ref: input["ref"], index: input["index"] };
+          return isIncarnation(incarnation) ? { type: "readIndexResult", ref: input["ref"], index: input["index"], incarnation } : new DecodeFailure("readIndexResult incarnation");
+        }
         default:
           return new DecodeFailure("unknown raft actor message type");
       }

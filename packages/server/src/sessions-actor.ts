@@ -21,7 +21,7 @@
  * the session's seq past a gap, so the old and new owner's seqs never meet.
  */
 import type { Behaviour, ChannelFrame, Clock } from "@corral/actors";
-import { ChannelFull, ReliableChannel, channelFrameCodec, encodeChannelWireFrame, isDecodeFailure, type ReliableChannelLimits } from "@corral/actors";
+import { ChannelFull, ReliableChannel, SendOutcome, channelFrameCodec, encodeChannelWireFrame, isDecodeFailure, type ReliableChannelLimits } from "@corral/actors";
 import {
   BadArgumentsError,
   CorralCode,
@@ -219,6 +219,16 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
   let sessionTokens = config.maxNewSessionsPerSecond;
   let tokensAt = clock.now();
   let tell: (to: { node: string; actor: string }, message: unknown) => void = () => undefined;
+  /**
+   * Hand a client's request to the applier. The applier's mailbox is bounded
+   * like any other: when client traffic has filled it the request is answered
+   * TooManyRequests (the client backs off), never dropped (the connection
+   * would wait on it forever) and never pushed into the reserve (a client
+   * could then exhaust it and stop the node). Issue 15.
+   */
+  let offerApplier: (message: ApplierMessage) => boolean = () => false;
+  /** Connection clean-up the applier must see (bounded by the connections this actor holds): never lost. */
+  let tellApplierCritical: (message: ApplierMessage) => void = () => undefined;
   let selfTell: (message: SessionsMessage) => void = () => undefined;
   let debugLog: (fields: object, message: string) => void = () => undefined;
 
@@ -271,7 +281,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     if (connection.state === "creating") creating.delete(connection.createRef);
     if (connection.sessionId !== 0 && bySession.get(connection.sessionId) === connection) {
       bySession.delete(connection.sessionId);
-      tell(applier, { type: "dropWatches", sessionId: connection.sessionId } satisfies ApplierMessage);
+      tellApplierCritical({ type: "dropWatches", sessionId: connection.sessionId });
       const tracked = writes.get(connection.sessionId);
       if (tracked !== undefined) {
         for (const [seq, write] of tracked) if (write.connection === connection) tracked.delete(seq);
@@ -279,7 +289,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
       }
     }
     for (const [ref, wait] of readIndexWaits) if (wait.connection === connection) readIndexWaits.delete(ref);
-    tell(applier, { type: "forgetConnection", conn: connection.id } satisfies ApplierMessage);
+    tellApplierCritical({ type: "forgetConnection", conn: connection.id });
     publish();
   };
 
@@ -425,14 +435,18 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     connection.state = "attaching";
     connection.sessionId = connect.sessionId;
     if (connection.nodeSeqs) connection.sessionSecret = connect.secret;
-    tell(applier, {
+    const handed = offerApplier({
       type: "attach",
       conn: connection.id,
       sessionId: connect.sessionId,
       secret: connect.secret,
       lastZxidSeen: connect.lastZxidSeen,
       watches: connect.watches,
-    } satisfies ApplierMessage);
+    });
+    if (!handed) {
+      connection.sessionId = 0;
+      connectFailed(connection, CorralCode.TooManyRequests, "node overloaded: retry later");
+    }
   };
 
   const createCommand = (connection: Connection): Command => ({
@@ -527,7 +541,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     for (const path of request.watches.persistent) union.persistent.add(path);
     for (const path of request.watches.persistentRecursive) union.persistentRecursive.add(path);
     connection.setWatchesPending = pending;
-    tell(applier, {
+    const handed = offerApplier({
       type: "attach",
       conn: connection.id,
       sessionId: connection.sessionId,
@@ -541,7 +555,11 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
         persistent: [...union.persistent],
         persistentRecursive: [...union.persistentRecursive],
       },
-    } satisfies ApplierMessage);
+    });
+    if (!handed) {
+      connection.setWatchesPending = undefined;
+      answer(connection, pending, connection.floor, errorResult(CorralCode.TooManyRequests)); // sent by the flush that dispatched it
+    }
   };
 
   const dispatch = (connection: Connection, pending: Pending): void => {
@@ -579,19 +597,24 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     connection.floor = Math.max(connection.floor, minIndex);
     if (pending.request.type !== "request") return;
     const op = pending.request.op;
+    let handed = true;
     if (op.type === "sync") {
-      tell(applier, { type: "wait", conn: connection.id, xid: pending.xid, minIndex: connection.floor, result: { type: "sync", path: op.path } } satisfies ApplierMessage);
+      handed = offerApplier({ type: "wait", conn: connection.id, xid: pending.xid, minIndex: connection.floor, result: { type: "sync", path: op.path } });
     } else if (op.type === "addWatch" || op.type === "removeWatches") {
-      tell(applier, { type: "watchOp", conn: connection.id, xid: pending.xid, sessionId: connection.sessionId, op } satisfies ApplierMessage);
+      handed = offerApplier({ type: "watchOp", conn: connection.id, xid: pending.xid, sessionId: connection.sessionId, op });
     } else if (isReadOp(op)) {
-      tell(applier, {
+      handed = offerApplier({
         type: "read",
         conn: connection.id,
         xid: pending.xid,
         op,
         caller: { sessionId: connection.sessionId, auth: connection.auth },
         minIndex: connection.floor,
-      } satisfies ApplierMessage);
+      });
+    }
+    if (!handed) {
+      view.counters.rejectedRequests++;
+      answer(connection, pending, connection.floor, errorResult(CorralCode.TooManyRequests));
     }
   };
 
@@ -866,6 +889,10 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     started(context) {
       tell = (to, message) => {
         context.send(to, message);
+      };
+      offerApplier = (message) => context.offer(applier, message) === SendOutcome.sent;
+      tellApplierCritical = (message) => {
+        context.sendCritical(applier, message);
       };
       selfTell = (message) => {
         context.send(context.self, message);

@@ -8,9 +8,14 @@
  *
  * The leader also proposes the reaping of emptied containers and expired TTL
  * nodes; the tree re-checks the condition when the entry applies.
+ *
+ * Losses (issue 15): the `check` timer cannot be lost (a timer firing takes
+ * the mailbox reserve). A proposal the raft mailbox refuses is not marked as
+ * proposed, so the next check proposes it again; one that is lost later (a
+ * leader change) is re-proposed after the retry period.
  */
 import type { Behaviour } from "@corral/actors";
-import { DecodeFailure, type Codec } from "@corral/actors";
+import { DecodeFailure, SendOutcome, type Codec } from "@corral/actors";
 import type { NodeConfig } from "./config.js";
 import { ActorName, type NodeView } from "./node-view.js";
 import type { RaftActorMessage } from "./raft-actor.js";
@@ -96,20 +101,22 @@ export function trackerActor(options: { readonly config: NodeConfig; readonly vi
           const proposedAt = reaping.get(c.path);
           return proposedAt === undefined || now - proposedAt >= config.reapIntervalMs * 4;
         }).slice(0, MAX_REAPS_PER_SCAN);
-        for (const candidate of reaps) reaping.set(candidate.path, now);
         if (reaps.length > 0) {
-          context.send<RaftActorMessage<never>>(
+          const outcome = context.offer<RaftActorMessage<never>>(
             { node: config.nodeId, actor: ActorName.raft },
             { type: "propose", commands: reaps.map((c) => ({ kind: "txn" as const, txn: { type: "reap" as const, path: c.path, kind: c.kind } })) },
           );
+          if (outcome === SendOutcome.sent) for (const candidate of reaps) reaping.set(candidate.path, now);
+          else lastReapScan = Number.NEGATIVE_INFINITY; // refused (raft mailbox full): scan again at the next check
         }
       }
       if (expired.length === 0) return;
-      view.counters.sessionsExpired += expired.length;
-      context.send<RaftActorMessage<never>>(
+      const outcome = context.offer<RaftActorMessage<never>>(
         { node: config.nodeId, actor: ActorName.raft },
         { type: "propose", commands: expired.map((sessionId) => ({ kind: "txn" as const, txn: { type: "closeSession" as const, sessionId, reason: "expired" as const } })) },
       );
+      if (outcome === SendOutcome.sent) view.counters.sessionsExpired += expired.length;
+      else for (const sessionId of expired) closing.delete(sessionId); // refused: proposed again at the next check
     },
   };
 }
