@@ -14,7 +14,7 @@ import { isCorralDriver } from "./compare/driver-corral.js";
 import { drivers, systemOrder } from "./compare/drivers.js";
 import { describeMachine } from "./compare/machine.js";
 import { renderMarkdown, renderMainTable, renderContext, type CompareReport, type RecordedResult, type SystemStatus } from "./compare/report.js";
-import { CompareError, type SystemName } from "./compare/types.js";
+import { CompareError, corralSystems, type SystemName } from "./compare/types.js";
 import { defaultFailoverKnobs, parseWorkloadNames, runWorkload, workloadDescriptions, workloadNames, type FailoverKnobs, type WorkloadKnobs } from "./compare/workloads.js";
 
 const benchDirectory = fileURLToPath(new URL(".", import.meta.url));
@@ -61,7 +61,7 @@ function positiveNumber(flag: string, raw: string | undefined, allowZero = false
 function parseOptions(args: readonly string[]): Options | "help" {
   let install = false;
   let write = true;
-  let systems: SystemName[] = ["corral", "zookeeper", "etcd"];
+  let systems: SystemName[] = [...systemOrder];
   let workloads = parseWorkloadNames(workloadNames.join(","));
   let durationMs = 10_000;
   let warmupMs = 2_000;
@@ -206,7 +206,7 @@ export async function main(args: string[]): Promise<void> {
       ran.push(status.system);
       const index = statuses.indexOf(status);
       statuses[index] = { ...status, version: driver.version !== "unknown" ? driver.version : status.version };
-      if (isCorralDriver(driver)) {
+      if (isCorralDriver(driver) && floor === undefined) {
         floor = await driver.measureFloor(machine.fsync.latency.p50Ms);
         output.log(`compare: Redis hop p50 ${floor.hop.latency.p50Ms} ms; write floor ${floor.onFollower.floorMs} ms (client on a follower, ${floor.onFollower.hops} hops + fsync), ${floor.onLeader.floorMs} ms (on the leader)`);
       }
@@ -236,7 +236,7 @@ export async function main(args: string[]): Promise<void> {
       await driver.teardown();
     }
   }
-  if (!statuses.some((status) => status.system === "corral" && status.available)) {
+  if (!statuses.some((status) => corralSystems.includes(status.system) && status.available)) {
     notes.push("Corral is not yet available: its columns and ratios appear once bench/compare/drivers.ts registers a Corral driver.");
   }
   notes.push("Each system is a 3-member ensemble on 127.0.0.1 with default durability (ZooKeeper forceSync=yes, etcd WAL fsync), all in this machine with the load generator (one Node process).");

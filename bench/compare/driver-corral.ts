@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { LocalEnsemble, fetchStatus, findLeader, type EnsembleMember, type EnsembleTarget } from "../corral/ensemble.js";
 import { measureFloor, type FloorReport } from "../corral/floor.js";
 import { makeOwnedDirectory, removeOwnedDirectory, sleep } from "./processes.js";
+import { ZooKeeperBenchClient } from "./driver-zookeeper.js";
 import { CompareError, type BenchClient, type Detection, type DriverFactory, type DriverOptions, type KilledLeader, type LeaderTerm, type SystemDriver } from "./types.js";
 
 /** The client default: what a Corral user gets unless they tune it. */
@@ -96,7 +97,12 @@ class CorralBenchClient implements BenchClient {
   }
 }
 
+/** Which client drives the ensemble (see corralSystems in types.ts). */
+export type CorralClientKind = "corral" | "corral-tcp" | "corral-zk";
+
 export interface CorralDriverOptions extends DriverOptions {
+  /** Default "corral": Corral's own client over Redis Streams. */
+  readonly client?: CorralClientKind;
   /** Attach to this running ensemble instead of starting one. */
   readonly target?: EnsembleTarget;
   /** Node.js flags for the nodes this driver starts (e.g. --cpu-prof). */
@@ -106,14 +112,16 @@ export interface CorralDriverOptions extends DriverOptions {
 }
 
 export class CorralDriver implements SystemDriver {
-  readonly name = "corral" as const;
+  readonly name: CorralClientKind;
   readonly version = "0.1.0 (this repository)";
   private ensemble: LocalEnsemble | undefined;
   private directory: string | undefined;
   private attached: EnsembleTarget | undefined;
   private readonly dead = new Set<string>();
 
-  constructor(private readonly options: CorralDriverOptions) {}
+  constructor(private readonly options: CorralDriverOptions) {
+    this.name = options.client ?? "corral";
+  }
 
   get target(): EnsembleTarget {
     const target = this.attached ?? this.ensemble?.target;
@@ -137,6 +145,13 @@ export class CorralDriver implements SystemDriver {
 
   async newClient(): Promise<BenchClient> {
     const target = this.target;
+    if (this.name !== "corral") {
+      const servers = target.members.filter((member) => !this.dead.has(member.id)).map((member) => member.clientAddress);
+      if (servers.some((address) => address === undefined)) throw new CompareError("BadArgument", `${this.name} needs every node's client port (ensemble.json clientAddress)`);
+      const connectString = (servers as string[]).join(",");
+      if (this.name === "corral-zk") return ZooKeeperBenchClient.connect(connectString);
+      return new CorralBenchClient(await connect({ servers: connectString, sessionTimeoutMs, connectTimeoutMs }));
+    }
     const client = await connect({
       cluster: target.cluster,
       redis: target.redisUrl,
@@ -219,4 +234,16 @@ export const corralDriverFactory: DriverFactory = {
   name: "corral",
   detect: detectCorral,
   create: (options) => new CorralDriver(options),
+};
+
+export const corralTcpDriverFactory: DriverFactory = {
+  name: "corral-tcp",
+  detect: detectCorral,
+  create: (options) => new CorralDriver({ ...options, client: "corral-tcp" }),
+};
+
+export const corralZkDriverFactory: DriverFactory = {
+  name: "corral-zk",
+  detect: detectCorral,
+  create: (options) => new CorralDriver({ ...options, client: "corral-zk" }),
 };

@@ -31,7 +31,8 @@ function settle<T>(resolve: (value: T) => void, reject: (error: unknown) => void
   };
 }
 
-class ZooKeeperBenchClient implements BenchClient {
+/** One node-zookeeper-client session (also used against Corral's client port: the corral-zk column). */
+export class ZooKeeperBenchClient implements BenchClient {
   private expired = false;
 
   constructor(private readonly client: Client) {

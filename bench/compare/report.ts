@@ -5,7 +5,7 @@
  */
 import type { FloorReport } from "../corral/floor.js";
 import type { MachineInfo } from "./machine.js";
-import type { SystemName } from "./types.js";
+import { corralSystems, type SystemName } from "./types.js";
 import type { FailoverResult, ThroughputResult, WorkloadKnobs, WorkloadName } from "./workloads.js";
 
 export interface ErrorResult {
@@ -61,10 +61,14 @@ function find<K extends RecordedResult["kind"]>(results: readonly RecordedResult
 
 export function renderMainTable(report: CompareReport, systems: readonly SystemName[]): string {
   const withCorral = systems.includes("corral");
-  const ratioPeers = withCorral ? peers.filter((peer) => systems.includes(peer)) : [];
+  // Every Corral column (each client) against every peer in the same run.
+  const ratioPairs: (readonly [SystemName, SystemName])[] = [];
+  for (const ours of corralSystems.filter((system) => systems.includes(system))) {
+    for (const peer of peers.filter((system) => systems.includes(system))) ratioPairs.push([ours, peer]);
+  }
   const header = ["workload"];
   for (const system of systems) header.push(`${system} ops/s`, `${system} p50 ms`, `${system} p99 ms`);
-  for (const peer of ratioPeers) header.push(`corral/${peer} ops/s`, `corral/${peer} p99`);
+  for (const [ours, peer] of ratioPairs) header.push(`${ours}/${peer} ops/s`, `${ours}/${peer} p99`);
   const lines = [row(header), row(header.map((_cell, index) => (index === 0 ? "---" : "---:")))];
   for (const workload of report.workloads.filter((name) => name !== "failover")) {
     const cells: string[] = [workload];
@@ -74,8 +78,8 @@ export function renderMainTable(report: CompareReport, systems: readonly SystemN
       if (result === undefined) cells.push(failed === undefined ? "–" : "error", "–", "–");
       else cells.push(formatNumber(result.opsPerSecond), formatNumber(result.latency.p50Ms), formatNumber(result.latency.p99Ms));
     }
-    for (const peer of ratioPeers) {
-      const corral = find(report.results, "corral", workload, "throughput");
+    for (const [ours, peer] of ratioPairs) {
+      const corral = find(report.results, ours, workload, "throughput");
       const other = find(report.results, peer, workload, "throughput");
       if (corral === undefined || other === undefined) cells.push("–", "–");
       else cells.push(formatRatio(corral.opsPerSecond / other.opsPerSecond), formatRatio(corral.latency.p99Ms / other.latency.p99Ms));
@@ -86,7 +90,7 @@ export function renderMainTable(report: CompareReport, systems: readonly SystemN
       const corral = find(report.results, "corral", workload, "throughput");
       const floorCells = [`write floor: ${floor.onFollower.hops} hops × ${formatNumber(floor.hop.latency.p50Ms)} ms + fsync ${formatNumber(floor.fsyncP50Ms)} ms (client on leader: ${formatNumber(floor.onLeader.floorMs)})`];
       for (const system of systems) floorCells.push("", system === "corral" ? formatNumber(floor.onFollower.floorMs) : "", "");
-      for (const _peer of ratioPeers) floorCells.push("", "");
+      for (const _pair of ratioPairs) floorCells.push("", "");
       if (corral !== undefined) floorCells[0] += `; corral p50 / floor ${formatRatio(corral.latency.p50Ms / floor.onFollower.floorMs)}`;
       lines.push(row(floorCells));
     }
@@ -110,8 +114,8 @@ export function renderMainTable(report: CompareReport, systems: readonly SystemN
         const failed = find(report.results, system, "failover", "error");
         cells.push(result === undefined ? (failed === undefined ? "–" : "error") : value(result), "", "");
       }
-      for (const peer of ratioPeers) {
-        const corral = find(report.results, "corral", "failover", "failover");
+      for (const [ours, peer] of ratioPairs) {
+        const corral = find(report.results, ours, "failover", "failover");
         const other = find(report.results, peer, "failover", "failover");
         cells.push(corral === undefined || other === undefined ? "–" : ratio(corral, other), "");
       }

@@ -5,7 +5,15 @@
  */
 
 /** The systems the comparison knows by name; a driver's `name` is one of these. */
-export type SystemName = "zookeeper" | "etcd" | "corral";
+export type SystemName = "zookeeper" | "etcd" | "corral" | "corral-tcp" | "corral-zk";
+
+/**
+ * Corral's columns: "corral" is Corral's own client over Redis Streams (the
+ * rows recorded since the first release), "corral-tcp" Corral's own client
+ * over the client port (ZooKeeper's wire protocol), "corral-zk" the very
+ * node-zookeeper-client driver the ZooKeeper column uses, over the same port.
+ */
+export const corralSystems: readonly SystemName[] = ["corral", "corral-tcp", "corral-zk"];
 
 /**
  * One client session against a running system. Paths are ZooKeeper-style

@@ -23,6 +23,8 @@ export interface EnsembleMember {
   readonly adminUrl: string;
   /** Known when we started it or ensemble.json recorded it. */
   readonly pid: number | undefined;
+  /** The node's client port ("host:port", ZooKeeper's wire protocol), when it has one. */
+  readonly clientAddress?: string;
 }
 
 export interface EnsembleTarget {
@@ -76,9 +78,10 @@ export function readEnsembleTarget(dataDir: string): EnsembleTarget {
     throw new CompareError("BadArgument", `${file}: expected cluster, redisUrl and nodes`);
   }
   const members = record.nodes.map((node: unknown, index): EnsembleMember => {
-    const entry = node as { id?: unknown; adminUrl?: unknown; pid?: unknown };
+    const entry = node as { id?: unknown; adminUrl?: unknown; pid?: unknown; clientAddress?: unknown };
     if (typeof entry.id !== "string" || typeof entry.adminUrl !== "string") throw new CompareError("BadArgument", `${file}: nodes[${index}] needs id and adminUrl`);
-    return { id: entry.id, adminUrl: entry.adminUrl, pid: typeof entry.pid === "number" ? entry.pid : undefined };
+    const member = { id: entry.id, adminUrl: entry.adminUrl, pid: typeof entry.pid === "number" ? entry.pid : undefined };
+    return typeof entry.clientAddress === "string" ? { ...member, clientAddress: entry.clientAddress } : member;
   });
   return { redisUrl: record.redisUrl, cluster: record.cluster, members };
 }
@@ -115,24 +118,27 @@ export class LocalEnsemble {
     this.redis = await startRedis({ backend: "binary" });
     const cluster = `bench${process.pid}`;
     const ids = Array.from({ length: nodeCount }, (_value, index) => `n${index + 1}`);
-    const ports = await freeLoopbackPorts(nodeCount);
+    // An admin port and a client port (ZooKeeper's wire protocol) per node.
+    const ports = await freeLoopbackPorts(nodeCount * 2);
     const members: EnsembleMember[] = [];
     mkdirSync(directory, { recursive: true });
     const keyFile = join(directory, "cluster.key");
     writeFileSync(keyFile, `${formatClusterKeyLine({ id: "bench", secret: new Uint8Array(randomBytes(32)) })}\n`, { mode: 0o600 });
     for (const [index, id] of ids.entries()) {
       const port = ports[index] ?? 0;
+      const clientPort = ports[nodeCount + index] ?? 0;
       const dataDirectory = join(directory, id);
       mkdirSync(dataDirectory, { recursive: true });
       const args = [
         "--conditions=@corral/source", "--import", "tsx", ...(this.options.nodeFlags ?? []), cliMain, "node",
         "--id", id, "--peers", ids.join(","), "--cluster", cluster, "--redis", this.redis.url, "--cluster-key-file", keyFile,
         "--data", dataDirectory, "--admin-port", String(port), "--admin-host", "127.0.0.1",
+        "--client-port", String(clientPort), "--client-host", "127.0.0.1",
         "--log-level", this.options.logLevel ?? "warn", "--fsync", "always",
       ];
       const child = spawnTracked(process.execPath, args, join(directory, `${id}.log`), { ...process.env, CORRAL_CONFIG: "" });
       this.children.set(id, child);
-      members.push({ id, adminUrl: `http://127.0.0.1:${port}`, pid: child.pid });
+      members.push({ id, adminUrl: `http://127.0.0.1:${port}`, pid: child.pid, clientAddress: `127.0.0.1:${clientPort}` });
     }
     this.currentTarget = { redisUrl: this.redis.url, cluster, members };
     log(`corral: ${nodeCount} nodes (${members.map((member) => `${member.id} pid ${member.pid ?? "?"}`).join(", ")}) on ${this.redis.url}, cluster ${cluster}, logs in ${directory}`);

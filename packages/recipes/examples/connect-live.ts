@@ -1,14 +1,14 @@
 /**
  * Shared by the demos: connect to a running `corral up` ensemble. Reads
- * <data>/ensemble.json (`--data <dir>`, else CORRAL_DATA, else .corral) for the Redis URL and
- * the cluster name; returns a ManagedSessions (a new session after expiry)
- * and a live RecipeEnv (LiveClock, a seeded Random).
+ * <data>/ensemble.json (`--data <dir>`, else CORRAL_DATA, else .corral) for the
+ * nodes' client ports; returns a ManagedSessions (a new session after expiry)
+ * and `recipes(sessions)`: the recipes with their live defaults, as an
+ * application would use them.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LiveClock, SeededRandom } from "@corral/actors";
 import { connect } from "@corral/client";
-import { ManagedSessions, type RecipeEnv } from "@corral/recipes";
+import { ManagedSessions, recipes, type Recipes } from "@corral/recipes";
 
 /** The data directory of `corral up`: `--data <dir>` / `--data=<dir>`, else $CORRAL_DATA, else ".corral". */
 function dataDirectory(): string {
@@ -36,11 +36,18 @@ export function numberOption(name: string, fallback: number): number {
   return fallback;
 }
 
-export async function connectLive(label: string): Promise<{ sessions: ManagedSessions; env: RecipeEnv }> {
+/** Wait `ms` of real time (the demos pace themselves for a person to watch). */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function connectLive(label: string): Promise<{ sessions: ManagedSessions; r: Recipes }> {
   const dataDir = dataDirectory();
-  const record = JSON.parse(readFileSync(join(dataDir, "ensemble.json"), "utf8")) as { cluster: string; redisUrl: string; nodes: { id: string }[] };
-  const env: RecipeEnv = { clock: new LiveClock(), random: new SeededRandom((process.pid * 2654435761) >>> 0) };
-  const sessions = await ManagedSessions.start(() => connect({ cluster: record.cluster, redis: record.redisUrl, nodes: record.nodes.map((node) => node.id), sessionTimeoutMs: 10_000 }), env);
+  const record = JSON.parse(readFileSync(join(dataDir, "ensemble.json"), "utf8")) as { cluster: string; nodes: { id: string; clientAddress?: string }[] };
+  // The nodes' client ports (ZooKeeper's wire protocol), as any ZooKeeper client would connect.
+  const servers = record.nodes.map((node) => node.clientAddress).filter((address): address is string => address !== undefined);
+  if (servers.length === 0) throw new Error(`${join(dataDir, "ensemble.json")} names no client ports: start the ensemble with ./scripts/up`);
+  const sessions = await ManagedSessions.start(() => connect({ servers, sessionTimeoutMs: 10_000 }));
   console.log(`[${label}] connected to cluster ${record.cluster} (session ${sessions.current().sessionId})`);
-  return { sessions, env };
+  return { sessions, r: recipes(sessions) };
 }

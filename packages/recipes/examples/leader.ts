@@ -4,21 +4,21 @@
  * the last. Stops after `--terms N` terms (default 6); run it in two terminals
  * to see candidates from different processes alternate.
  */
-import { FencedResource, LeaderSelector } from "@corral/recipes";
+import { FencedResource } from "@corral/recipes";
 import { connectLive, numberOption } from "./connect-live.js";
 
-const { sessions, env } = await connectLive("leader");
+const { sessions, r } = await connectLive("leader");
 const wanted = numberOption("--terms", 6);
 const resource = new FencedResource<string>();
 let terms = 0;
 let finish: () => void = () => undefined;
 const done = new Promise<void>((resolve) => (finish = resolve));
 const selectors = ["candidate-a", "candidate-b"].map((name) => {
-  const selector = new LeaderSelector(sessions, "/demo/election", env, async (term) => {
+  const selector = r.leaderSelector("/demo/election", async (term) => {
     console.log(`${name} leads: token ${term.fencingToken}, fenced write accepted=${resource.write(term.fencingToken, name)}`);
     await new Promise<void>((resolve) => {
-      const timer = env.clock.setTimer(500, resolve);
-      term.signal.addEventListener("abort", () => (env.clock.clearTimer(timer), resolve()), { once: true });
+      const timer = setTimeout(resolve, 500);
+      term.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
     });
     console.log(`${name} relinquishes term ${term.fencingToken}${term.signal.aborted ? " (leadership lost)" : ""}`);
     if (++terms >= wanted) finish();
