@@ -36,6 +36,7 @@ import type { RaftCoreFactory, RaftRole, RoutedMessage, StateMachineFactory } fr
 import { raftActor, raftActorCodec, type RaftActorMessage } from "./raft-actor.js";
 import { defaultRawNodeLimits, rawNodeFactory } from "./raft-core-raw-node.js";
 import { osEntropy } from "./secrets.js";
+import { ZOOKEEPER_COMPATIBLE_VERSION, defaultFourLetterWord } from "./zk-connection.js";
 import { sessionsActor, type SessionsMessage } from "./sessions-actor.js";
 import { ClientStreamRefused, ZkStreamHost, type ClientStreamHandle, type ClientStreamTransport } from "./zk-streams.js";
 import { trackerActor, trackerCodec } from "./tracker-actor.js";
@@ -355,7 +356,7 @@ function fourLetterWord(word: string, status: NodeStatus): string {
   if (word === "srvr" || word === "stat") {
     const mode = status.role === "leader" ? (status.peers.length === 0 ? "standalone" : "leader") : "follower";
     return [
-      "Zookeeper version: Corral (ZooKeeper 3.9 wire protocol)",
+      `Zookeeper version: ${ZOOKEEPER_COMPATIBLE_VERSION}-corral, built on 1970-01-01 00:00 UTC (Corral)`,
       `Connections: ${status.connections}`,
       `Zxid: 0x${status.appliedIndex.toString(16)}`,
       `Mode: ${mode}`,
@@ -363,5 +364,5 @@ function fourLetterWord(word: string, status: NodeStatus): string {
       "",
     ].join("\n");
   }
-  return `${word} is not executed because it is not in the whitelist.\n`;
+  return defaultFourLetterWord(word);
 }

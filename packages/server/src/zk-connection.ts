@@ -131,6 +131,27 @@ interface Slot {
 
 const NOT_WHITELISTED = (word: string): string => `${word} is not executed because it is not in the whitelist.\n`;
 
+/**
+ * The ZooKeeper version Corral answers as: the wire protocol it speaks is
+ * 3.8's (create2, multiRead, addWatch, whoAmI...). Clients such as kazoo read
+ * it from `envi` to decide which requests they may send.
+ */
+export const ZOOKEEPER_COMPATIBLE_VERSION = "3.8.0";
+
+/** Four-letter words every connection answers without node state: ruok, envi (version), isro. */
+export function defaultFourLetterWord(word: string): string {
+  switch (word) {
+    case "ruok":
+      return "imok";
+    case "envi":
+      return `Environment:\nzookeeper.version=${ZOOKEEPER_COMPATIBLE_VERSION}-corral, built on 1970-01-01 00:00 UTC\nhost.name=corral\n`;
+    case "isro":
+      return "rw";
+    default:
+      return NOT_WHITELISTED(word);
+  }
+}
+
 export class ZkConnection {
   private state: "connect" | "connecting" | "open" | "closed" = "connect";
   private readonly framer: ZkPacketFramer;
@@ -189,7 +210,7 @@ export class ZkConnection {
         return;
       }
       const word = detection.word;
-      const text = this.io.fourLetterWord?.(word) ?? (word === "ruok" ? "imok" : NOT_WHITELISTED(word));
+      const text = this.io.fourLetterWord?.(word) ?? defaultFourLetterWord(word);
       this.io.write(new TextEncoder().encode(text));
       this.close({ code: "FourLetterWord", word });
       return;

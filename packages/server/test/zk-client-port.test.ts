@@ -267,6 +267,24 @@ describe("ZooKeeper wire over the simulated stream", () => {
     expect(answer).toBe("imok");
   });
 
+  it("answers envi with a ZooKeeper version a client can parse (kazoo's server_version), and refuses words off the whitelist", async () => {
+    const e = await start(112);
+    const ask = async (word: string): Promise<string> => {
+      const stream = e.clientStream(follower(e));
+      let answer = "";
+      stream.onData((data) => (answer += new TextDecoder().decode(data)));
+      stream.write(bytes(word));
+      await e.runUntil(() => !stream.isOpen, 5_000);
+      return answer;
+    };
+    const envi = await ask("envi");
+    // kazoo: line.split("=", 1), key "zookeeper.version", value matched by ^(\d+\.\d+\.\d+)
+    const version = /^zookeeper\.version=(\d+)\.(\d+)\.(\d+)/m.exec(envi);
+    expect(version?.slice(1).map(Number)).toEqual([3, 8, 0]);
+    expect(await ask("isro")).toBe("rw");
+    expect(await ask("dump")).toMatch(/not in the whitelist/);
+  });
+
   it("a write in flight from the old connection of a moved session answers SessionMoved and never collides with the new owner's writes", async () => {
     const e = await start(111);
     const leaderId = e.leader()!.id;
