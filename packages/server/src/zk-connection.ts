@@ -443,6 +443,8 @@ export class ZkConnection {
         }
         const body = corralResultToZk(slot.request, result);
         slot.reply = body.action === "close" ? { close: { code: "SessionMoved" } } : { err: body.err, response: body.response };
+        // ZooKeeper answers a refused auth packet (unknown scheme, bad credentials) with AuthFailed and closes the connection.
+        if (slot.request.op === "auth" && body.action !== "close" && body.err !== 0) slot.closeAfter = { code: "AuthFailed" };
         return;
       }
       case "close":

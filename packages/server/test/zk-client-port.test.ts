@@ -176,6 +176,20 @@ describe("ZooKeeper wire over the simulated stream", () => {
     expect(eve.reply(saslXid)?.header.err).toBe(ErrorCode.AuthFailed);
   });
 
+  it("an auth packet with an unknown scheme (or bad digest credentials) gets AuthFailed and the connection closes, as ZooKeeper does", async () => {
+    const e = await start(113);
+    for (const [scheme, credentials] of [["kerberos-ish", "alice"], ["digest", "no-colon"]] as const) {
+      const client = await connect(e, follower(e));
+      const xid = client.send({ op: "auth", type: 0, scheme, auth: bytes(credentials) });
+      await e.runUntil(() => client.closed, 10_000);
+      expect(client.reply(xid)?.header.err).toBe(ErrorCode.AuthFailed);
+      expect(client.closed).toBe(true);
+    }
+    // The node still serves others.
+    const other = await connect(e, follower(e));
+    expect((await call(e, other, { op: "exists", path: "/", watch: false })).err).toBe(0);
+  });
+
   it("refuses a wrong password or an unknown session with timeOut 0, then closes", async () => {
     const e = await start(105);
     const client = await connect(e, follower(e));

@@ -558,9 +558,12 @@ export class DataTree {
     if (op.path === "/") throw new Abort(ErrorCode.BadArguments, op.path);
     const parentName = parentPath(op.path);
     const parent = this.nodes.get(parentName);
-    const node = this.nodes.get(op.path);
-    if (parent === undefined || node === undefined) throw new Abort(ErrorCode.NoNode, op.path);
+    if (parent === undefined) throw new Abort(ErrorCode.NoNode, op.path);
+    // ZooKeeper's order (PrepRequestProcessor): the parent's DELETE permission before the node's existence,
+    // so a caller without it learns nothing about which children exist.
     if (!permitted(parent.acl.acl, Perms.DELETE, auth)) throw new Abort(ErrorCode.NoAuth, op.path);
+    const node = this.nodes.get(op.path);
+    if (node === undefined) throw new Abort(ErrorCode.NoNode, op.path);
     if (op.version !== -1 && node.version !== op.version) throw new Abort(ErrorCode.BadVersion, op.path);
     if (node.children !== undefined) throw new Abort(ErrorCode.NotEmpty, op.path);
     this.deleteNode(op.path, node, ctx.zxid);
@@ -731,7 +734,10 @@ export class DataTree {
       ctime: node.ctime,
       mtime: node.mtime,
       version: node.version,
-      cversion: node.cversion,
+      // ZooKeeper's DataNode.copyStat: the node counts child creations (the sequential suffix uses that
+      // count); the Stat reports changes, creations plus deletions: every create has a delete except for
+      // the children still present.
+      cversion: node.cversion * 2 - (node.children?.size ?? 0),
       aversion: node.aversion,
       ephemeralOwner: node.ephemeralOwner,
       dataLength: node.data.byteLength,

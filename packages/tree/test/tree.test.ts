@@ -32,15 +32,27 @@ describe("Stat semantics", () => {
     expect(h.write({ type: "setData", path: "/a", data: bytes(""), version: -1 })).toMatchObject({ type: "setData", stat: { version: 2, dataLength: 0 } });
   });
 
-  it("child create/delete: cversion counts creates only, pzxid moves on both, numChildren follows", () => {
+  it("child create/delete: cversion reports creations plus deletions as ZooKeeper 3.8 does, sequential names count creations, pzxid moves on both", () => {
+    // The values Apache ZooKeeper 3.8 gives for the same operations (DataNode.copyStat: 2 x creations - numChildren).
     const h = new Harness();
     h.create("/p");
     h.create("/p/a");
     h.create("/p/b");
     expect(statOf(h, "/p")).toMatchObject({ cversion: 2, numChildren: 2, pzxid: h.zxid, mzxid: statOf(h, "/p").czxid, version: 0 });
     expect(h.write({ type: "delete", path: "/p/a", version: 0 })).toEqual({ type: "delete" });
-    expect(statOf(h, "/p")).toMatchObject({ cversion: 2, numChildren: 1, pzxid: h.zxid });
+    expect(statOf(h, "/p")).toMatchObject({ cversion: 3, numChildren: 1, pzxid: h.zxid });
     expect(h.tree.statOf("/p/a")).toBeUndefined();
+    // The sequential suffix is the count of creations (2), not the reported cversion (3).
+    expect(h.write({ type: "create", path: "/p/s-", data: bytes(""), acl: OPEN_ACL_UNSAFE, mode: CreateMode.PersistentSequential })).toMatchObject({ path: "/p/s-0000000002" });
+    expect(statOf(h, "/p")).toMatchObject({ cversion: 4, numChildren: 2 });
+  });
+
+  it("delete checks the parent's DELETE permission before the node's existence (NoAuth, not NoNode, as ZooKeeper answers)", () => {
+    const h = new Harness();
+    h.create("/locked");
+    expect(h.write({ type: "setACL", path: "/locked", acl: READ_ACL_UNSAFE, version: -1 })).toMatchObject({ type: "setACL" });
+    expect(h.write({ type: "delete", path: "/locked/missing", version: -1 })).toMatchObject({ code: ErrorCode.NoAuth });
+    expect(h.write({ type: "delete", path: "/nothing/missing", version: -1 })).toMatchObject({ code: ErrorCode.NoNode });
   });
 
   it("setACL bumps aversion and checks it", () => {
@@ -183,7 +195,8 @@ describe("multi", () => {
       ],
     });
     expect(result).toMatchObject({ type: "multi", results: [{ type: "create", path: "/m/a" }, { type: "create", path: "/m/a/b" }, { type: "setData", stat: { version: 1 } }, { type: "check" }, { type: "delete" }] });
-    expect(h.read({ type: "getData", path: "/m/a" })).toMatchObject({ data: bytes("2"), stat: { numChildren: 0, cversion: 1 } });
+    // One child created and deleted: ZooKeeper reports 2 changes.
+    expect(h.read({ type: "getData", path: "/m/a" })).toMatchObject({ data: bytes("2"), stat: { numChildren: 0, cversion: 2 } });
   });
 
   it("is all-or-nothing: Ok before the failure, its error, RuntimeInconsistency after; tree and digest unchanged", () => {
