@@ -156,4 +156,11 @@ export interface WatchEvent {
   readonly path: string;
   /** zxid of the change that fired it. */
   readonly zxid: number;
+  /**
+   * Node-internal, never sent: the ACL that decides who may see this event
+   * (the node's; for NodeChildrenChanged the parent's, for NodeDeleted the
+   * node's as it was). A watcher without READ on it is not told
+   * (ZooKeeper's fix for CVE-2024-23944).
+   */
+  readonly readAcl?: readonly ACL[];
 }

@@ -32,6 +32,8 @@ export interface NodeCounters {
   writesRefused: number;
   /** addAuth requests and connect credentials refused (unsupported, malformed, too long, too many). */
   authRefused: number;
+  /** Watch events not delivered because the watcher may not READ the node (CVE-2024-23944). */
+  watchEventsHidden: number;
   /** Session attaches refused for a wrong secret or an unknown session. */
   attachesFailed: number;
   /** Attaches refused without a check because their session or endpoint used up its failed-attach bound. */
@@ -64,6 +66,7 @@ export function newCounters(): NodeCounters {
     snapshotsTaken: 0,
     writesRefused: 0,
     authRefused: 0,
+    watchEventsHidden: 0,
     attachesFailed: 0,
     attachesRateLimited: 0,
     entriesRefused: 0,

@@ -27,6 +27,7 @@ import {
   CorralCode,
   ErrorCode,
   KeeperState,
+  Perms,
   SESSION_PROTOCOL_VERSION,
   SESSION_SECRET_BYTES,
   errorResult,
@@ -47,6 +48,7 @@ import {
   type WatchSet,
   type WriteResult,
 } from "@corral/protocol";
+import { permitted } from "@corral/tree";
 import { FailureWindows, addAuthIdentity, checkProposable, connectIdentities } from "./client-input.js";
 import type { NodeConfig } from "./config.js";
 import type { AppliedItem, ApplierMessage, SessionsFeed } from "./applier-actor.js";
@@ -449,6 +451,19 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
   };
 
+  /**
+   * May this connection see the event? Only with READ on the node it is about
+   * (its ACL as it was when the change was applied; the parent's for a
+   * children change): ZooKeeper's fix for CVE-2024-23944, which otherwise
+   * leaks the paths of protected nodes, notably to persistent-recursive
+   * watches. A one-shot watch that is not told is still used up, as there.
+   */
+  const visible = (connection: Connection, event: WatchEvent): boolean => {
+    if (event.readAcl === undefined || permitted(event.readAcl, Perms.READ, { auth: connection.auth, superDigest: undefined })) return true;
+    view.counters.watchEventsHidden++;
+    return false;
+  };
+
   const createCommand = (connection: Connection): Command => ({
     kind: "createSession",
     timeoutMs: connection.requestedTimeoutMs,
@@ -484,7 +499,9 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     publish();
     send(connection, { type: "connected", sessionId, secret, timeoutMs, nodeId: self, zxid, ...(watchGap ? { watchGap } : {}) });
     // Missed watch events come before any answer on the new connection.
-    for (const event of missed) send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
+    for (const event of missed) {
+      if (visible(connection, event)) send(connection, { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid });
+    }
     const early = connection.early.splice(0);
     for (const request of early) handleRequest(connection, request);
   };
@@ -745,7 +762,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     switch (item.kind) {
       case "event": {
         const connection = bySession.get(item.sessionId);
-        if (connection !== undefined && connection.state === "open") {
+        if (connection !== undefined && connection.state === "open" && visible(connection, item.event)) {
           send(connection, { type: "event", event: item.event.type, state: KeeperState.SyncConnected, path: item.event.path, zxid: item.event.zxid });
         }
         return;
@@ -828,6 +845,7 @@ export function sessionsActor(options: SessionsActorOptions): Behaviour<Sessions
     }
     // Missed events first (an event precedes every answer that reflects it), each once per connection.
     for (const event of message.missed) {
+      if (!visible(connection, event)) continue;
       const out = { type: "event", event: event.type, state: KeeperState.SyncConnected, path: event.path, zxid: event.zxid } as const;
       if (connection.eventKeys.has(eventKey(out))) continue;
       send(connection, out);

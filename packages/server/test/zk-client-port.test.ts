@@ -190,6 +190,35 @@ describe("ZooKeeper wire over the simulated stream", () => {
     expect((await call(e, other, { op: "exists", path: "/", watch: false })).err).toBe(0);
   });
 
+  it("does not tell a watcher about nodes it may not READ, not even a persistent-recursive one (CVE-2024-23944)", async () => {
+    const e = await start(114);
+    const alice = await connect(e, follower(e));
+    const auth = alice.send({ op: "auth", type: 0, scheme: "digest", auth: bytes("alice:secret") });
+    await e.runUntil(() => alice.reply(auth) !== undefined, 10_000);
+    const aliceOnly = [{ perms: 31, id: { scheme: "auth", id: "" } }];
+    await call(e, alice, { op: "create", path: "/open", data: bytes(""), acl: [{ perms: 31, id: { scheme: "world", id: "anyone" } }], flags: 0 });
+    await call(e, alice, { op: "create", path: "/private", data: bytes(""), acl: aliceOnly, flags: 0 });
+    const eve = await connect(e, follower(e, 1));
+    expect((await call(e, eve, { op: "addWatch", path: "/", mode: 1 })).err).toBe(0); // persistent recursive
+    // Protected: a child created under a protected node, its data changed, then deleted; the protected node changed.
+    await call(e, alice, { op: "create", path: "/private/plan", data: bytes("x"), acl: aliceOnly, flags: 0 });
+    await call(e, alice, { op: "setData", path: "/private/plan", data: bytes("y"), version: -1 });
+    await call(e, alice, { op: "delete", path: "/private/plan", version: -1 });
+    await call(e, alice, { op: "setData", path: "/private", data: bytes("z"), version: -1 });
+    // Open: a child of an open node is seen.
+    await call(e, alice, { op: "create", path: "/open/visible", data: bytes(""), acl: [{ perms: 31, id: { scheme: "world", id: "anyone" } }], flags: 0 });
+    await e.runUntil(() => eve.notifications().some((n) => n.event.path === "/open/visible"), 10_000);
+    expect(eve.notifications().map((n) => n.event.path)).toEqual(["/open/visible"]);
+    // Alice, who may read, sees her own changes through the same kind of watch.
+    const watcher = await connect(e, follower(e, 1));
+    const again = watcher.send({ op: "auth", type: 0, scheme: "digest", auth: bytes("alice:secret") });
+    await e.runUntil(() => watcher.reply(again) !== undefined, 10_000);
+    expect((await call(e, watcher, { op: "addWatch", path: "/private", mode: 1 })).err).toBe(0);
+    await call(e, alice, { op: "setData", path: "/private", data: bytes("w"), version: -1 });
+    await e.runUntil(() => watcher.notifications().length > 0, 10_000);
+    expect(watcher.notifications()[0]?.event).toMatchObject({ type: EventType.NodeDataChanged, path: "/private" });
+  });
+
   it("refuses a wrong password or an unknown session with timeOut 0, then closes", async () => {
     const e = await start(105);
     const client = await connect(e, follower(e));

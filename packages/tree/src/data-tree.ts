@@ -82,11 +82,16 @@ export interface TreeConfig {
 }
 
 /** A change applied to the tree, in order: what watches fire on. */
+/**
+ * One change of an applied entry, for watches. `acl` is the ACL that decides
+ * who may see its events: the node's (as it was, for a deletion), the
+ * parent's for childrenChanged. Absent when unknown (a restore).
+ */
 export type TreeChange =
-  | { readonly type: "created"; readonly path: string }
-  | { readonly type: "deleted"; readonly path: string }
-  | { readonly type: "dataChanged"; readonly path: string }
-  | { readonly type: "childrenChanged"; readonly path: string };
+  | { readonly type: "created"; readonly path: string; readonly acl?: readonly ACL[] }
+  | { readonly type: "deleted"; readonly path: string; readonly acl?: readonly ACL[] }
+  | { readonly type: "dataChanged"; readonly path: string; readonly acl?: readonly ACL[] }
+  | { readonly type: "childrenChanged"; readonly path: string; readonly acl?: readonly ACL[] };
 
 export type SessionEvent =
   | { readonly type: "created"; readonly sessionId: number; readonly timeoutMs: number }
@@ -549,7 +554,7 @@ export class DataTree {
         parent.pzxid = oldPzxid;
       });
     });
-    this.changes.push({ type: "created", path }, { type: "childrenChanged", path: parentName });
+    this.changes.push({ type: "created", path, acl: node.acl.acl }, { type: "childrenChanged", path: parentName, acl: parent.acl.acl });
     return { type: "create", path, stat: this.stat(node) };
   }
 
@@ -585,7 +590,7 @@ export class DataTree {
       node.acl = this.aclCache.acquire(node.acl.acl);
       this.insertNode(path, node);
     });
-    this.changes.push({ type: "deleted", path }, { type: "childrenChanged", path: parentName });
+    this.changes.push({ type: "deleted", path, acl: node.acl.acl }, { type: "childrenChanged", path: parentName, acl: parent.acl.acl });
   }
 
   private setData(op: SetDataOp, auth: AuthContext, system: boolean, ctx: ApplyContext): { type: "setData"; stat: Stat } {
@@ -611,7 +616,7 @@ export class DataTree {
         node.mtime = old.mtime;
       });
     });
-    this.changes.push({ type: "dataChanged", path });
+    this.changes.push({ type: "dataChanged", path, acl: node.acl.acl });
     return { type: "setData", stat: this.stat(node) };
   }
 

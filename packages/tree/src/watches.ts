@@ -13,7 +13,7 @@
  *   NodeDataChanged for the node and every descendant, never NodeChildrenChanged.
  * - one event reaches a session at most once, however many of its watches match.
  */
-import type { AddWatchMode, EventType, Stat, WatchEvent, WatchSet } from "@corral/protocol";
+import type { ACL, AddWatchMode, EventType, Stat, WatchEvent, WatchSet } from "@corral/protocol";
 import { AddWatchMode as Mode, EventType as Event, KeeperState, LimitExceededError, NoWatcherError, WatcherType, parentPath } from "@corral/protocol";
 import type { DataTree, TreeChange } from "./data-tree.js";
 import { TreeInvariantViolation } from "./errors.js";
@@ -141,25 +141,25 @@ export class WatchRegistry {
           this.fireOneShot("data", path, recipients);
           this.collect("persistent", path, recipients);
           this.collectRecursive(path, recipients);
-          this.emit(out, recipients, Event.NodeCreated, path, zxid);
+          this.emit(out, recipients, Event.NodeCreated, path, zxid, change.acl);
           break;
         case "dataChanged":
           this.fireOneShot("data", path, recipients);
           this.collect("persistent", path, recipients);
           this.collectRecursive(path, recipients);
-          this.emit(out, recipients, Event.NodeDataChanged, path, zxid);
+          this.emit(out, recipients, Event.NodeDataChanged, path, zxid, change.acl);
           break;
         case "deleted":
           this.fireOneShot("data", path, recipients);
           this.fireOneShot("child", path, recipients);
           this.collect("persistent", path, recipients);
           this.collectRecursive(path, recipients);
-          this.emit(out, recipients, Event.NodeDeleted, path, zxid);
+          this.emit(out, recipients, Event.NodeDeleted, path, zxid, change.acl);
           break;
         case "childrenChanged":
           this.fireOneShot("child", path, recipients);
           this.collect("persistent", path, recipients);
-          this.emit(out, recipients, Event.NodeChildrenChanged, path, zxid);
+          this.emit(out, recipients, Event.NodeChildrenChanged, path, zxid, change.acl);
           break;
       }
     }
@@ -191,16 +191,18 @@ export class WatchRegistry {
       const was = before.statOf(path);
       const now = after.statOf(path);
       if (was === undefined && now === undefined) continue;
-      if (was === undefined) changes.push({ change: { type: "created", path }, zxid: now!.czxid });
-      else if (now === undefined) changes.push({ change: { type: "deleted", path }, zxid: restoredZxid });
+      const aclBefore = before.nodes.get(path)?.acl.acl;
+      const aclNow = after.nodes.get(path)?.acl.acl;
+      if (was === undefined) changes.push({ change: { type: "created", path, acl: aclNow! }, zxid: now!.czxid });
+      else if (now === undefined) changes.push({ change: { type: "deleted", path, acl: aclBefore! }, zxid: restoredZxid });
       else if (now.czxid !== was.czxid) {
         // Deleted and created again in between: both happened, the deletion first.
-        changes.push({ change: { type: "deleted", path }, zxid: now.czxid });
-        changes.push({ change: { type: "created", path }, zxid: now.czxid });
+        changes.push({ change: { type: "deleted", path, acl: aclBefore! }, zxid: now.czxid });
+        changes.push({ change: { type: "created", path, acl: aclNow! }, zxid: now.czxid });
       } else {
-        if (now.mzxid !== was.mzxid) changes.push({ change: { type: "dataChanged", path }, zxid: now.mzxid });
+        if (now.mzxid !== was.mzxid) changes.push({ change: { type: "dataChanged", path, acl: aclNow! }, zxid: now.mzxid });
         if (now.pzxid !== was.pzxid || now.cversion !== was.cversion) {
-          changes.push({ change: { type: "childrenChanged", path }, zxid: now.pzxid !== was.pzxid ? now.pzxid : restoredZxid });
+          changes.push({ change: { type: "childrenChanged", path, acl: aclNow! }, zxid: now.pzxid !== was.pzxid ? now.pzxid : restoredZxid });
         }
       }
     }
@@ -415,10 +417,11 @@ export class WatchRegistry {
     }
   }
 
-  private emit(out: WatchDelivery[], recipients: Set<number>, type: EventType, path: string, zxid: number): void {
+  private emit(out: WatchDelivery[], recipients: Set<number>, type: EventType, path: string, zxid: number, readAcl: readonly ACL[] | undefined): void {
     // Sorted so every node delivers in the same order (handy for tests and replay).
     for (const sessionId of [...recipients].sort((a, b) => a - b)) {
-      out.push({ sessionId, event: { type, state: KeeperState.SyncConnected, path, zxid } });
+      const event: WatchEvent = readAcl === undefined ? { type, state: KeeperState.SyncConnected, path, zxid } : { type, state: KeeperState.SyncConnected, path, zxid, readAcl };
+      out.push({ sessionId, event });
     }
   }
 }

@@ -99,7 +99,7 @@ describe("create rules", () => {
     expect(h.read({ type: "getEphemerals", prefix: "/app" }, [], 7)).toEqual({ type: "getEphemerals", paths: ["/app/e1", "/app/e2"] });
     const closed = h.txn({ type: "closeSession", sessionId: 7, reason: "expired" });
     expect(closed.result).toEqual({ type: "closeSession", sessionId: 7, deleted: ["/app/e1", "/app/e2"] });
-    expect(closed.changes).toEqual([
+    expect(closed.changes.map(({ type, path }) => ({ type, path }))).toEqual([
       { type: "deleted", path: "/app/e1" },
       { type: "childrenChanged", path: "/app" },
       { type: "deleted", path: "/app/e2" },
@@ -289,7 +289,9 @@ describe("containers and TTL", () => {
     h.write({ type: "delete", path: "/c/again", version: -1 });
     const reaped = h.txn({ type: "reap", path: "/c", kind: "container" });
     expect(reaped.result).toEqual({ type: "reap", path: "/c" });
-    expect(reaped.changes).toEqual([{ type: "deleted", path: "/c" }, { type: "childrenChanged", path: "/" }]);
+    expect(reaped.changes.map(({ type, path }) => ({ type, path }))).toEqual([{ type: "deleted", path: "/c" }, { type: "childrenChanged", path: "/" }]);
+    // Each change names the ACL that decides who may see its events: the node's, the parent's for childrenChanged.
+    expect(reaped.changes.every((change) => change.acl !== undefined)).toBe(true);
     expect(h.txn({ type: "reap", path: "/c", kind: "container" }).result).toMatchObject({ code: ErrorCode.NoNode });
   });
 
