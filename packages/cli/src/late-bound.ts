@@ -13,6 +13,13 @@ export interface LiveConnectOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export function connectClient(options: LiveConnectOptions): Promise<Client> {
+/** The nodes' client ports (ZooKeeper's wire protocol over TCP): the default whenever they are known. */
+export interface TcpConnectOptions {
+  readonly servers: readonly string[];
+  readonly sessionTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+export function connectClient(options: LiveConnectOptions | TcpConnectOptions): Promise<Client> {
   return connect(options);
 }

@@ -251,3 +251,20 @@ describe("corral shell -c exit codes", () => {
     expect(await runOneCommand(client, io, "nonsense")).toBe(2);
   });
 });
+
+describe("the shell's connection target", () => {
+  it("uses the nodes' client ports from ensemble.json (TCP, never Redis), and Redis only when asked for", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeEnsembleFile } = await import("../src/ensemble-file.js");
+    const { resolveShellTarget } = await import("../src/commands/shell.js");
+    const dataDir = mkdtempSync(join(tmpdir(), "corral-shell-target-"));
+    const node = (id: string, port: number) => ({ id, adminUrl: `http://127.0.0.1:${port + 1000}`, pid: 1, clientAddress: `127.0.0.1:${port}` });
+    writeEnsembleFile(dataDir, { version: 1, cluster: "local", redisUrl: "redis://127.0.0.1:6379", nodes: [node("n1", 2181), node("n2", 2182)], upPid: 1, redisPid: null, startedAt: "2026-01-01T00:00:00.000Z" } as never);
+    expect(resolveShellTarget({ data: dataDir }, {}).servers).toEqual(["127.0.0.1:2181", "127.0.0.1:2182"]);
+    // Naming node ids means the Redis session protocol (node ids are Redis endpoints).
+    expect(resolveShellTarget({ data: dataDir, nodes: "n1" }, {}).servers).toBeUndefined();
+    expect(resolveShellTarget({ redis: "redis://127.0.0.1:6379", nodes: "n1,n2" }, {}).servers).toBeUndefined();
+  });
+});

@@ -25,6 +25,11 @@ export const SHELL_USAGE = `usage: corral shell [--data DIR | --redis URL --clus
   --session-timeout-ms MS   requested session timeout (default 10000)`;
 
 export interface ShellTarget {
+  /**
+   * The nodes' client ports, when known (from ensemble.json): the shell then
+   * talks ZooKeeper's wire protocol over TCP and never touches Redis.
+   */
+  readonly servers?: readonly string[];
   readonly redisUrl: string;
   /** User and credential/TLS file paths for that Redis (none: no AUTH, no client certificate). */
   readonly redisAuth?: RedisAuthFiles;
@@ -49,7 +54,9 @@ export function resolveShellTarget(
   if (values.cluster !== undefined) throw new UsageError("--cluster needs --redis (with --data the cluster comes from ensemble.json)", "shell");
   const dataDir = values.data ?? env["CORRAL_DATA"] ?? ".corral";
   const record = readEnsembleFile(dataDir);
-  return { redisUrl: record.redisUrl, ...(record.redisAuth === undefined ? {} : { redisAuth: record.redisAuth }), cluster: record.cluster, nodes: nodes ?? record.nodes.map((node) => node.id), admin: record.nodes, dataDir };
+  const addresses = record.nodes.map((node) => node.clientAddress);
+  const servers = nodes === undefined && addresses.every((address): address is string => address !== undefined) && addresses.length > 0 ? { servers: addresses } : {};
+  return { ...servers, redisUrl: record.redisUrl, ...(record.redisAuth === undefined ? {} : { redisAuth: record.redisAuth }), cluster: record.cluster, nodes: nodes ?? record.nodes.map((node) => node.id), admin: record.nodes, dataDir };
 }
 
 /** The `status` command's table, when admin URLs are known. */
@@ -130,12 +137,16 @@ export async function shellCommand(args: readonly string[], io: CliIo): Promise<
     throw new UsageError(`--session-timeout-ms expects a positive integer, got "${sessionTimeoutText}"`, "shell");
   }
   const target = resolveShellTarget(values, io.env);
-  const client = await connectClient({
-    cluster: target.cluster,
-    redis: clientRedisOptions(target.redisUrl, target.redisAuth),
-    nodes: target.nodes,
-    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
-  });
+  const client = await connectClient(
+    target.servers !== undefined
+      ? { servers: target.servers, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) }
+      : {
+          cluster: target.cluster,
+          redis: clientRedisOptions(target.redisUrl, target.redisAuth),
+          nodes: target.nodes,
+          ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+        },
+  );
   try {
     if (values.command !== undefined) {
       const lineIo: ShellIo = { out: (line) => io.stdout.write(`${line}\n`), err: (line) => io.stderr.write(`${line}\n`) };

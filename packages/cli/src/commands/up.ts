@@ -15,7 +15,7 @@ import { processAlive, readEnsembleFile, removeEnsembleFile, writeEnsembleFile, 
 import { ConfigError, ExitCode, NoLeader, NoRedisAvailable, StartFailed, UsageError, isCliError } from "../errors.js";
 import { ensureClusterKeyFile } from "../cluster-key.js";
 import { connectClient } from "../late-bound.js";
-import { clientRedisOptions, findRedisServer, freePort, redisAuthFromFlags, startLocalRedis, type LocalRedis } from "../redis-local.js";
+import { findRedisServer, freePort, redisAuthFromFlags, startLocalRedis, type LocalRedis } from "../redis-local.js";
 import { ensembleStatus, formatStatusTable, type EnsembleStatus } from "../status.js";
 import { interactiveShell } from "./shell.js";
 import type { CliIo } from "../cli-io.js";
@@ -334,7 +334,8 @@ async function upCommandWith(flags: UpFlags, io: CliIo, mainScript: string, say:
     say("");
 
     if (flags.shell) {
-      const client = await connectClient({ cluster: flags.cluster, redis: clientRedisOptions(redis.url, redis.auth), nodes: ids });
+      // The shell talks to the nodes' client ports (ZooKeeper's wire protocol), not through Redis.
+      const client = await connectClient({ servers: nodes.map((node) => node.clientAddress) });
       try {
         await Promise.race([
           interactiveShell(client, { redisUrl: redis.url, cluster: flags.cluster, nodes: ids, admin: record.nodes, dataDir: flags.dataDir }, io),
