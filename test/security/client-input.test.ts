@@ -19,20 +19,9 @@ import type { NodeStatus } from "@corral/server";
 
 type NodeCounters = NodeStatus["counters"];
 import { createSimEnsemble, type SimEnsemble } from "../support/sim-ensemble.js";
+import { settle } from "../support/settle.js";
 import { RawSession } from "./raw-session.js";
 
-/** Run the simulation until `promise` settles (bounded). */
-async function settle<T>(ensemble: SimEnsemble, promise: Promise<T>, maxMs = 10_000): Promise<T> {
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  await ensemble.runUntil(() => outcome !== undefined, maxMs);
-  if (outcome === undefined) throw new Error(`did not settle within ${maxMs} simulated ms`);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
 
 async function refusal(ensemble: SimEnsemble, promise: Promise<unknown>): Promise<unknown> {
   try {

@@ -29,24 +29,13 @@ import {
 import { CorralClient, connect } from "@corral/client";
 import { encodeTxn } from "@corral/protocol";
 import { runNode, type NodeStatus, type RunningNode } from "@corral/server";
-import { createSimEnsemble, type SimEnsemble } from "../support/sim-ensemble.js";
+import { createSimEnsemble } from "../support/sim-ensemble.js";
+import { settle } from "../support/settle.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 
 const CLUSTER = "corral";
 const encoder = new TextEncoder();
 
-/** Run the simulation until `promise` settles (bounded). */
-async function settle<T>(ensemble: SimEnsemble, promise: Promise<T>, maxMs = 10_000): Promise<T> {
-  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
-  promise.then(
-    (value) => (outcome = { ok: true, value }),
-    (error: unknown) => (outcome = { ok: false, error }),
-  );
-  await ensemble.runUntil(() => outcome !== undefined, maxMs);
-  if (outcome === undefined) throw new Error(`did not settle within ${maxMs} simulated ms`);
-  if (!outcome.ok) throw outcome.error;
-  return outcome.value;
-}
 
 interface Header {
   readonly sender: string;

@@ -99,6 +99,7 @@ export async function startZooKeeper(options: { readonly startTimeoutMs?: number
       await stop();
       throw new ZooKeeperUnavailable(`not serving on port ${port} within ${options.startTimeoutMs ?? 60_000} ms`);
     }
+    // Readiness of an external process: poll its ruok between attempts (bounded by the deadline above).
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { connectString: `127.0.0.1:${port}`, port, stop };

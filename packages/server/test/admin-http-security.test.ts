@@ -100,8 +100,9 @@ describe("admin HTTP exposure", () => {
     const loose = loadAdminTokenFile(file);
     expect(loose.token).toBe(TOKEN);
     expect(loose.permissionWarning).toMatch(/readable by others.*644.*chmod 600/);
+    let badFiles = 0;
     const refused = async (content: string | null, reason: RegExp): Promise<void> => {
-      const path = join(dir, `bad-${Math.random().toString(36).slice(2)}`);
+      const path = join(dir, `bad-${++badFiles}`);
       if (content !== null) await writeFile(path, content, { mode: 0o600 });
       let error: unknown;
       try {

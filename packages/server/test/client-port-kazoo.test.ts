@@ -7,7 +7,7 @@
  * same session resumed on another node, a wrong password, closeSession.
  * Skipped when /usr/bin/python3 cannot import kazoo.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,28 +15,13 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatClusterKeyLine } from "@corral/actors";
 import { freePort, startRedis, type TestRedis } from "../../../test/support/redis.js";
+import { spawnNodeProcess, waitFor, type NodeProcess } from "./support/node-process.js";
 
 const PYTHON = "/usr/bin/python3";
 const kazooAvailable = spawnSync(PYTHON, ["-c", "import kazoo"], { stdio: "ignore" }).status === 0;
-const fixture = fileURLToPath(new URL("./fixtures/node-process.ts", import.meta.url));
 const kazooScript = fileURLToPath(new URL("./fixtures/kazoo-client.py", import.meta.url));
 
-interface NodeProcess {
-  readonly id: string;
-  readonly child: ChildProcess;
-  readonly clientPort: number;
-  adminUrl: string | undefined;
-  output: string;
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs: number): Promise<boolean> {
-  const giveUpAt = performance.now() + deadlineMs;
-  while (!(await condition())) {
-    if (performance.now() > giveUpAt) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return true;
-}
+type KazooNode = NodeProcess & { readonly clientPort: number };
 
 function runPython(args: readonly string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -58,7 +43,7 @@ describe.skipIf(!kazooAvailable)("client port with kazoo", () => {
   let dataRoot: string;
   const cluster = `kz${process.pid}`;
   const ids = ["n1", "n2", "n3"];
-  const processes = new Map<string, NodeProcess>();
+  const processes = new Map<string, KazooNode>();
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -78,15 +63,7 @@ describe.skipIf(!kazooAvailable)("client port with kazoo", () => {
         logLevel: "warn",
         tuning: { tickMs: 10, electionTicks: 20, heartbeatTicks: 3 },
       };
-      const child = spawn(process.execPath, ["--conditions=@corral/source", "--import", "tsx", fixture, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
-      const node: NodeProcess = { id, child, clientPort, adminUrl: undefined, output: "" };
-      child.stdout!.on("data", (chunk: Buffer) => {
-        node.output += chunk.toString();
-        const match = /ready (\S+)/.exec(node.output);
-        if (match !== null) node.adminUrl = match[1];
-      });
-      child.stderr!.on("data", (chunk: Buffer) => (node.output += chunk.toString()));
-      processes.set(id, node);
+      processes.set(id, Object.assign(spawnNodeProcess(id, config), { clientPort }));
     }
     const leaderUp = await waitFor(async () => {
       for (const node of processes.values()) {

@@ -4,25 +4,16 @@
  * node restarts from its data dir and catches up to the same digest; every
  * acknowledged write is there when read back; SIGTERM stops a node with exit 0.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LiveClock, RedisStreamsNetwork, SeededRandom, formatClusterKeyLine, nullLogger } from "@corral/actors";
 import { CreateMode } from "@corral/protocol";
 import { startRedis, type TestRedis } from "../../../test/support/redis.js";
+import { spawnNodeProcess, waitFor, type NodeProcess } from "./support/node-process.js";
 import { SessionDriver } from "./support/session-driver.js";
 import { create } from "./helpers.js";
-
-interface NodeProcess {
-  readonly id: string;
-  readonly child: ChildProcess;
-  adminUrl: string | undefined;
-  output: string;
-  readonly exited: Promise<number | null>;
-}
 
 interface StatusJson {
   role: string;
@@ -32,16 +23,6 @@ interface StatusJson {
   digest: string;
 }
 
-const fixture = fileURLToPath(new URL("./fixtures/node-process.ts", import.meta.url));
-
-async function waitFor(condition: () => boolean | Promise<boolean>, deadlineMs: number): Promise<boolean> {
-  const giveUpAt = performance.now() + deadlineMs;
-  while (!(await condition())) {
-    if (performance.now() > giveUpAt) return false;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return true;
-}
 
 describe("node processes over Redis", () => {
   let redis: TestRedis;
@@ -62,22 +43,7 @@ describe("node processes over Redis", () => {
       logLevel: "warn",
       tuning: { tickMs: 10, electionTicks: 20, heartbeatTicks: 3 },
     };
-    const child = spawn(process.execPath, ["--conditions=@corral/source", "--import", "tsx", fixture, JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
-    const node: NodeProcess = {
-      id,
-      child,
-      adminUrl: undefined,
-      output: "",
-      exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-    };
-    child.stdout!.on("data", (chunk: Buffer) => {
-      node.output += chunk.toString();
-      const match = /ready (\S+)/.exec(node.output);
-      if (match !== null) node.adminUrl = match[1];
-    });
-    child.stderr!.on("data", (chunk: Buffer) => {
-      node.output += chunk.toString();
-    });
+    const node = spawnNodeProcess(id, config);
     processes.set(id, node);
     return node;
   };

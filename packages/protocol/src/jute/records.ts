@@ -57,38 +57,9 @@ export const ZkXid = {
   setWatches: -8,
 } as const;
 
-/** The requests a client may send after connecting (deleteContainer/createSession are server-internal). */
-export const zkRequestOpCodes = {
-  create: 1,
-  delete: 2,
-  exists: 3,
-  getData: 4,
-  setData: 5,
-  getACL: 6,
-  setACL: 7,
-  getChildren: 8,
-  sync: 9,
-  ping: 11,
-  getChildren2: 12,
-  check: 13,
-  multi: 14,
-  create2: 15,
-  reconfig: 16,
-  checkWatches: 17,
-  removeWatches: 18,
-  createContainer: 19,
-  createTTL: 21,
-  multiRead: 22,
-  auth: 100,
-  setWatches: 101,
-  sasl: 102,
-  getEphemerals: 103,
-  getAllChildrenNumber: 104,
-  setWatches2: 105,
-  addWatch: 106,
-  whoAmI: 107,
-  closeSession: -11,
-} as const;
+/** The requests a client may send after connecting: every opcode but the server-internal ones (deleteContainer, createSession) and the notification/error markers. */
+const { notification: _notification, deleteContainer: _deleteContainer, createSession: _createSession, error: _error, ...clientOpCodes } = ZkOpCode;
+export const zkRequestOpCodes = Object.freeze(clientOpCodes);
 export type ZkRequestOp = keyof typeof zkRequestOpCodes;
 
 const opByCode = new Map<number, ZkRequestOp>(Object.entries(zkRequestOpCodes).map(([name, code]) => [code, name as ZkRequestOp]));
